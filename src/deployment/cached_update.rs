@@ -1,0 +1,33 @@
+//! The cached update (`OS.CachedUpdate`): computed by update checks, kept as a
+//! serialized `a{sv}` under `/var/cache/rpm-ostree/`, valid only for the booted
+//! commit it was computed against.
+
+use glib::Variant;
+use std::path::{Path, PathBuf};
+
+use super::Dict;
+use crate::names;
+
+/// The cache file; only a sysroot at `/` has one.
+pub(crate) fn path(sysroot_path: &Path) -> Option<PathBuf> {
+    (sysroot_path == Path::new("/")).then(|| Path::new(names::CACHE_DIR).join("cached-update.gv"))
+}
+
+/// Loads the cached update of `osname` if it was computed against `booted_csum`.
+/// A stale cache (another booted commit) is deleted.
+pub(crate) fn load(osname: &str, booted_csum: &str, sysroot_path: &Path) -> Option<Dict> {
+    let path = path(sysroot_path)?;
+    let bytes = std::fs::read(&path).ok()?;
+    let v =
+        Variant::from_bytes_with_type(&glib::Bytes::from_owned(bytes), glib::VariantTy::VARDICT);
+    if !v.is_normal_form() {
+        return None;
+    }
+    let dict: Dict = v.get()?;
+    let str_of = |k: &str| dict.get(k).and_then(|v| v.str().map(String::from));
+    if str_of("update-sha256").as_deref() != Some(booted_csum) {
+        let _ = std::fs::remove_file(&path);
+        return None;
+    }
+    (str_of("osname").as_deref() == Some(osname)).then_some(dict)
+}

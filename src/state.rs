@@ -1,0 +1,153 @@
+//! The daemon's shared state on the main thread: configuration, the loaded
+//! sysroot and its status, registered clients, and the idle bookkeeping. D-Bus
+//! visible state changes only through the functions here, which also publish.
+
+use anyhow::{Context, Result};
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::bus::ObjectStore;
+use crate::clients::ClientRegistry;
+use crate::config::{DaemonConfig, Hooks};
+use crate::deployment::signatures::SignatureCache;
+use crate::deployment::status::{self, ChangeKey, SysrootStatus};
+use crate::transaction::Manager;
+use crate::{os, sysroot};
+
+/// The main thread's view of the sysroot.
+pub(crate) struct SysrootView {
+    pub sysroot: ostree::Sysroot,
+    pub status: SysrootStatus,
+    key: ChangeKey,
+    sigs: SignatureCache,
+}
+
+pub(crate) struct Daemon {
+    pub store: Rc<ObjectStore>,
+    pub hooks: Hooks,
+    pub sysroot_path: PathBuf,
+    pub config: RefCell<DaemonConfig>,
+    pub view: RefCell<SysrootView>,
+    pub clients: RefCell<ClientRegistry>,
+    /// osname -> object path of the exported OS objects.
+    pub os_objects: RefCell<std::collections::BTreeMap<String, String>>,
+    pub txns: Manager,
+    /// When the last method call arrived (idle exit counts from here).
+    pub last_activity: Cell<Instant>,
+    /// Called whenever the idle state may have changed (set by the main loop code).
+    idle_changed: RefCell<Option<Box<dyn Fn()>>>,
+}
+
+fn open_sysroot(path: &std::path::Path) -> Result<ostree::Sysroot> {
+    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(path)));
+    sysroot
+        .load(gio::Cancellable::NONE)
+        .with_context(|| format!("Loading sysroot {}", path.display()))?;
+    Ok(sysroot)
+}
+
+impl Daemon {
+    /// Loads the configuration and the sysroot; exports nothing yet.
+    pub(crate) fn new(
+        store: Rc<ObjectStore>,
+        hooks: Hooks,
+        sysroot_path: PathBuf,
+    ) -> Result<Rc<Self>> {
+        let config = DaemonConfig::load(&hooks.config_path)?;
+        let key = status::change_key(&sysroot_path);
+        let sysroot = open_sysroot(&sysroot_path)?;
+        let mut sigs = SignatureCache::new(Some(hooks.runtime_dir.join("gpgcheck-cache")));
+        let status = status::sysroot_status(&sysroot, &mut sigs);
+        Ok(Rc::new(Self {
+            store,
+            txns: Manager::default(),
+            hooks,
+            sysroot_path,
+            config: RefCell::new(config),
+            view: RefCell::new(SysrootView {
+                sysroot,
+                status,
+                key,
+                sigs,
+            }),
+            clients: Default::default(),
+            os_objects: Default::default(),
+            last_activity: Cell::new(Instant::now()),
+            idle_changed: RefCell::new(None),
+        }))
+    }
+
+    /// Exports the Sysroot object and one OS object per stateroot.
+    pub(crate) fn export(self: &Rc<Self>) -> Result<()> {
+        sysroot::export(self)?;
+        os::sync_objects(self)?;
+        Ok(())
+    }
+
+    /// Re-reads the sysroot if anything changed (or always with `force`), then
+    /// publishes the new status. Cheap when nothing changed.
+    pub(crate) fn reload(self: &Rc<Self>, force: bool) -> Result<()> {
+        let key = status::change_key(&self.sysroot_path);
+        {
+            let mut view = self.view.borrow_mut();
+            if !force && key == view.key {
+                return Ok(());
+            }
+            view.key = key;
+            view.sysroot
+                .load(gio::Cancellable::NONE)
+                .context("Reloading sysroot")?;
+            let SysrootView {
+                sysroot,
+                sigs,
+                status: st,
+                ..
+            } = &mut *view;
+            *st = status::sysroot_status(sysroot, sigs);
+        }
+        self.publish()
+    }
+
+    /// Re-reads the configuration and the repo configuration, then the sysroot.
+    pub(crate) fn reload_config(self: &Rc<Self>) -> Result<()> {
+        let config = DaemonConfig::load(&self.hooks.config_path)
+            .context("Reloading daemon configuration")?;
+        *self.config.borrow_mut() = config;
+        {
+            let mut view = self.view.borrow_mut();
+            view.sysroot
+                .repo()
+                .reload_config(gio::Cancellable::NONE)
+                .context("Reloading repo configuration")?;
+            view.sigs.clear();
+        }
+        self.reload(true)
+    }
+
+    /// Pushes the current status to the exported objects.
+    pub(crate) fn publish(self: &Rc<Self>) -> Result<()> {
+        sysroot::update_properties(self);
+        os::sync_objects(self)
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        self.clients.borrow().is_empty() && !self.txns.is_active()
+    }
+
+    pub(crate) fn set_idle_callback(&self, f: impl Fn() + 'static) {
+        *self.idle_changed.borrow_mut() = Some(Box::new(f));
+    }
+
+    /// To be called after anything that may change [`Self::is_idle`].
+    pub(crate) fn idle_state_changed(&self) {
+        if let Some(f) = self.idle_changed.borrow().as_ref() {
+            f()
+        }
+    }
+
+    pub(crate) fn touch(&self) {
+        self.last_activity.set(Instant::now());
+    }
+}

@@ -1,0 +1,117 @@
+#!/bin/bash
+# make-tree.sh TREE_DIR VERSION [NFILES]
+#
+# Writes a small, committable fake OS tree ("testos") into TREE_DIR, laid out the
+# way `ostree admin deploy` wants it (see /work/shared/spec/testbed.md §1).
+#
+# Arguments:
+#   TREE_DIR  directory to fill; must not exist or be empty (created if missing)
+#   VERSION   version string (e.g. 1, 2, 3, other-1); ends up in
+#             usr/lib/os-release (VERSION_ID=), usr/share/testos/version and in the
+#             content of every usr/share/testos/files/* file, so that trees of
+#             different versions give different commits
+#   NFILES    number of small distinct files under usr/share/testos/files/ (default 20)
+#
+# Creates (only under TREE_DIR):
+#   usr/{bin,sbin,lib,lib64}                   (dirs; host binaries come from the /usr
+#                                               overlay of booted-init.sh)
+#   usr/etc/{os-release,passwd,group}           (no top-level etc/)
+#   usr/lib/os-release                          (ID=testos, VERSION_ID=VERSION)
+#   usr/lib/modules/$KVER/{vmlinuz,initramfs.img}  fake, identical for every VERSION
+#                                               (KVER=6.1.0-testos, fixed)
+#   usr/bin/dracut                              POSIX-sh stand-in for dracut: writes
+#                                               "FAKE-INITRAMFS args: <args>" to the output
+#                                               file; appends its argv to
+#                                               $TESTBED_DRACUT_LOG if that is set
+#   usr/share/testos/version                    VERSION
+#   usr/share/testos/files/file-NNNN            NFILES small files
+#   empty dirs: sysroot boot proc sys dev run tmp var root home mnt opt srv media
+#   symlinks:   ostree -> sysroot/ostree, bin -> usr/bin, lib -> usr/lib,
+#               lib64 -> usr/lib64, sbin -> usr/sbin
+# Cleanup: rm -rf TREE_DIR.
+set -euo pipefail
+
+KVER=6.1.0-testos
+
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+    echo "usage: $0 TREE_DIR VERSION [NFILES]" >&2
+    exit 2
+fi
+tree=$1 version=$2 nfiles=${3:-20}
+case $nfiles in ''|*[!0-9]*) echo "make-tree.sh: NFILES must be a number: $nfiles" >&2; exit 2;; esac
+
+mkdir -p "$tree"
+if [ -n "$(ls -A "$tree")" ]; then
+    echo "make-tree.sh: $tree is not empty" >&2
+    exit 1
+fi
+cd "$tree"
+
+mkdir -p usr/bin usr/sbin usr/lib usr/lib64 usr/etc "usr/lib/modules/$KVER" \
+    usr/share/testos/files
+mkdir sysroot boot proc sys dev run tmp var root home mnt opt srv media
+ln -s sysroot/ostree ostree
+ln -s usr/bin bin
+ln -s usr/lib lib
+ln -s usr/lib64 lib64
+ln -s usr/sbin sbin
+
+cat > usr/lib/os-release <<OSR
+NAME="Test OS"
+ID=testos
+VERSION="$version"
+VERSION_ID=$version
+PRETTY_NAME="Test OS $version"
+OSR
+cp usr/lib/os-release usr/etc/os-release
+cp /etc/passwd /etc/group usr/etc/
+
+# Fixed kernel and initramfs: the same boot checksum for every VERSION.
+echo "FAKE-KERNEL $KVER" > "usr/lib/modules/$KVER/vmlinuz"
+echo "FAKE-INITRAMFS $KVER" > "usr/lib/modules/$KVER/initramfs.img"
+
+cat > usr/bin/dracut <<'DRACUT'
+#!/bin/sh
+# Fake dracut for the rpm-ostree test bed. Accepts dracut's command line
+# (dracut [OPTION...] [<output_file> [<kernel_version>]]), writes a recognisable
+# text image to the output file, and logs its argv to $TESTBED_DRACUT_LOG if set.
+if [ -n "${TESTBED_DRACUT_LOG:-}" ]; then
+    printf '%s\n' "$*" >> "$TESTBED_DRACUT_LOG"
+fi
+all="$*"
+out= kver=
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h|--help)
+            echo "Usage: dracut [OPTION]... [<initramfs> [<kernel-version>]]"
+            echo "  --reproducible  fake dracut (rpm-ostree test bed)"
+            exit 0;;
+        --kver) kver=$2; shift;;
+        --kver=*) kver=${1#--kver=};;
+        # options that take a separate value
+        -a|-d|-o|-m|-I|-i|-k|-c|-L|-r|--add|--force-add|--omit|--modules|--drivers|\
+        --add-drivers|--force-drivers|--omit-drivers|--filesystems|--install|\
+        --install-optional|--fwdir|--libdirs|--fscks|--add-fstab|--mount|\
+        --add-device|--device|--kernel-cmdline|--kmoddir|--conf|--confdir|--tmpdir|\
+        --sysroot|--compress|--include|--uefi-stub|--kernel-image|--loginstall|\
+        --stdlog|--sshkey|--logfile)
+            [ "$1" = --include ] && shift
+            shift;;
+        -*) ;;
+        *) if [ -z "$out" ]; then out=$1; elif [ -z "$kver" ]; then kver=$1; fi;;
+    esac
+    shift
+done
+[ -n "$kver" ] || kver=$(uname -r)
+[ -n "$out" ] || out=/boot/initramfs-$kver.img
+printf 'FAKE-INITRAMFS args: %s\n' "$all" > "$out"
+DRACUT
+chmod 0755 usr/bin/dracut
+
+printf '%s\n' "$version" > usr/share/testos/version
+i=0
+while [ "$i" -lt "$nfiles" ]; do
+    n=$(printf '%04d' "$i")
+    printf 'testos version %s file %s\n' "$version" "$n" > "usr/share/testos/files/file-$n"
+    i=$((i + 1))
+done
