@@ -56,16 +56,16 @@ fn denied(call: &MethodCall) -> BusError {
     ))
 }
 
-/// Decides whether `call` may proceed; runs `cont` if so, answers the call with
-/// the contract's error otherwise.
+/// Decides whether `call` may proceed; runs `cont` (with the caller's uid, when it
+/// had to be looked up) if so, answers the call with the contract's error otherwise.
 pub(crate) fn authorize(
     daemon: &Rc<Daemon>,
     call: MethodCall,
     needed: Needed,
-    cont: impl FnOnce(&Rc<Daemon>, MethodCall) + 'static,
+    cont: impl FnOnce(&Rc<Daemon>, MethodCall, Option<u32>) + 'static,
 ) {
     if needed == Needed::Nothing {
-        return cont(daemon, call);
+        return cont(daemon, call, None);
     }
     let daemon = daemon.clone();
     glib::MainContext::default().spawn_local(async move {
@@ -81,7 +81,7 @@ pub(crate) fn authorize(
             return reply_error(call.invocation, err);
         };
         if uid == 0 {
-            return cont(&daemon, call);
+            return cont(&daemon, call, Some(uid));
         }
         // Non-root callers: polkit comes with the authorization work; until then
         // only root may change the system.

@@ -11,7 +11,12 @@ use crate::deployment::Dict;
 use crate::deployment::cached_update;
 use crate::error::{BusError, reply_error};
 use crate::names;
+use crate::options::{self, OptionSpec};
 use crate::state::Daemon;
+use crate::transaction::kinds::Kind;
+use crate::transaction::kinds::cleanup::Cleanup;
+use crate::transaction::kinds::rollback::Rollback;
+use crate::transaction::{Manager, TxnRequest};
 
 fn properties(daemon: &Daemon, osname: &str) -> Props {
     let view = daemon.view.borrow();
@@ -128,8 +133,8 @@ const OS_METHODS: &[(&str, Access, Handler)] = &[
         Access::Actions(&["repo-refresh"]),
         later,
     ),
-    ("Rollback", Access::Actions(&["rollback"]), later),
-    ("ClearRollbackTarget", Access::Actions(&["rollback"]), later),
+    ("Rollback", Access::Actions(&["rollback"]), rollback),
+    ("ClearRollbackTarget", Access::Actions(&["rollback"]), clear_rollback_target),
     ("Rebase", Access::Actions(&["rebase"]), later),
     (
         "GetCachedRebaseRpmDiff",
@@ -150,7 +155,7 @@ const OS_METHODS: &[(&str, Access, Handler)] = &[
     ("InitramfsEtc", Access::Actions(&["bootconfig"]), later),
     ("KernelArgs", Access::Actions(&["bootconfig"]), later),
     ("GetDeploymentBootConfig", Access::Anyone, later),
-    ("Cleanup", Access::Actions(&["cleanup"]), later),
+    ("Cleanup", Access::Actions(&["cleanup"]), cleanup),
     ("RefreshMd", Access::Actions(&["repo-refresh"]), later),
     ("ModifyYumRepo", Access::Actions(&["repo-modify"]), later),
     ("ListRepos", Access::Anyone, later),
@@ -193,9 +198,75 @@ fn dispatch(daemon: &Rc<Daemon>, osname: &str, call: MethodCall) {
 /// A method whose work belongs to a later phase: authorized like the real
 /// thing, then a clear error.
 fn later(daemon: &Rc<Daemon>, _osname: &str, call: MethodCall, access: Access) {
-    authz::authorize(daemon, call, access.actions(), |_, call| {
+    authz::authorize(daemon, call, access.actions(), |_, call, _| {
         let err = BusError::not_implemented(&call.method);
         reply_error(call.invocation, err)
+    });
+}
+
+/// Replies with the address of a new (or joined) transaction for `call`.
+fn start_transaction(
+    daemon: &Rc<Daemon>,
+    call: MethodCall,
+    uid: Option<u32>,
+    title: String,
+    kind: Box<dyn Kind>,
+) {
+    let req = TxnRequest {
+        method: call.method.clone(),
+        params: call.params.clone(),
+        sender: call.sender.clone(),
+        uid,
+        os_path: call.path.clone(),
+        title,
+        kind,
+    };
+    match Manager::create(daemon, req) {
+        Ok(address) => call.invocation.return_value(Some(&(address,).to_variant())),
+        Err(e) => reply_error(call.invocation, e),
+    }
+}
+
+const REBOOT_ONLY: &[OptionSpec] = &[OptionSpec::new("reboot", "b")];
+
+fn rollback(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+    let opts = match options::parse_single(&call.params, REBOOT_ONLY, &call.method) {
+        Ok(o) => o,
+        Err(e) => return reply_error(call.invocation, e),
+    };
+    let osname = osname.to_string();
+    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
+        let kind = Rollback {
+            osname,
+            reboot: opts.flag("reboot"),
+        };
+        start_transaction(d, call, uid, "rollback".into(), Box::new(kind))
+    });
+}
+
+fn clear_rollback_target(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+    // The reboot option is accepted and, as upstream, ignored.
+    if let Err(e) = options::parse_single(&call.params, REBOOT_ONLY, &call.method) {
+        return reply_error(call.invocation, e);
+    }
+    let kind = Cleanup {
+        osname: osname.to_string(),
+        rollback: true,
+        ..Default::default()
+    };
+    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
+        start_transaction(d, call, uid, "clear-rollback".into(), Box::new(kind))
+    });
+}
+
+fn cleanup(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+    let (elements,): (Vec<String>,) = call.params.get().unwrap_or_default();
+    let kind = match Cleanup::from_elements(osname, &elements) {
+        Ok(k) => k,
+        Err(msg) => return reply_error(call.invocation, BusError::failed(msg)),
+    };
+    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
+        start_transaction(d, call, uid, "cleanup".into(), Box::new(kind))
     });
 }
 

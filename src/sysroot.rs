@@ -105,9 +105,7 @@ fn dispatch(daemon: &Rc<Daemon>, call: MethodCall) {
         );
         return reply_error(call.invocation, BusError::access_denied(msg));
     };
-    authz::authorize(daemon, call, access.actions(), move |d, call| {
-        handler(d, call)
-    });
+    authz::authorize(daemon, call, access.actions(), move |d, call, _| handler(d, call));
 }
 
 fn get_os(daemon: &Rc<Daemon>, call: MethodCall) {

@@ -1,0 +1,26 @@
+//! Transaction kinds: one file per kind. A kind is the owned, `Send` description
+//! of the work, built on the main thread from a parsed call and executed in the
+//! worker; it never sees D-Bus types.
+
+use anyhow::Result;
+
+use super::worker::WorkerContext;
+
+pub(crate) mod cleanup;
+pub(crate) mod rollback;
+
+/// How a successful transaction ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    /// Reboot after `Finished` (the `reboot` option, and something changed).
+    pub reboot: bool,
+}
+
+pub(crate) trait Kind: Send {
+    /// A title known only at execution start (replaces the creation title).
+    fn execution_title(&self) -> Option<String> {
+        None
+    }
+
+    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome>;
+}

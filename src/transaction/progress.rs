@@ -1,0 +1,175 @@
+//! Progress of a running transaction: one `Event` enum that mirrors the
+//! `Transaction` signals, and the `Send` sink a worker reports through. Lossy
+//! events (percent, download) are throttled; the others are never dropped.
+
+use glib::Variant;
+use glib::prelude::*;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// libostree pull progress, in the tuple layout of the `DownloadProgress` signal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DownloadProgress {
+    /// (start time in seconds since the epoch, elapsed seconds)
+    pub time: (u64, u64),
+    /// (outstanding fetches, outstanding writes)
+    pub outstanding: (u32, u32),
+    /// (scanned metadata, metadata fetched, outstanding metadata fetches)
+    pub metadata: (u32, u32, u32),
+    /// (total delta parts, fetched delta parts, total delta superblocks, total delta part size)
+    pub delta: (u32, u32, u32, u64),
+    /// (fetched, requested)
+    pub content: (u32, u32),
+    /// (bytes transferred, bytes per second)
+    pub transfer: (u64, u64),
+}
+
+/// Everything a worker reports while it runs.
+#[derive(Debug, Clone)]
+pub(crate) enum Event {
+    Message(String),
+    TaskBegin(String),
+    TaskEnd(String),
+    PercentProgress(String, u32),
+    DownloadProgress(DownloadProgress),
+    SignatureProgress(Variant, String),
+    ProgressEnd,
+    /// The title became known at execution start.
+    Title(String),
+    /// The worker is done (always the last event).
+    Done(super::worker::WorkerResult),
+}
+
+impl Event {
+    /// The signal name and body on the peer connections; `None` for internal events.
+    pub(crate) fn to_signal(&self) -> Option<(&'static str, Variant)> {
+        Some(match self {
+            Self::Message(t) => ("Message", (t,).to_variant()),
+            Self::TaskBegin(t) => ("TaskBegin", (t,).to_variant()),
+            Self::TaskEnd(t) => ("TaskEnd", (t,).to_variant()),
+            Self::PercentProgress(t, p) => ("PercentProgress", (t, *p).to_variant()),
+            Self::DownloadProgress(d) => (
+                "DownloadProgress",
+                (
+                    d.time,
+                    d.outstanding,
+                    d.metadata,
+                    d.delta,
+                    d.content,
+                    d.transfer,
+                )
+                    .to_variant(),
+            ),
+            Self::SignatureProgress(sigs, commit) => {
+                ("SignatureProgress", (sigs.clone(), commit).to_variant())
+            }
+            Self::ProgressEnd => ("ProgressEnd", ().to_variant()),
+            Self::Title(_) | Self::Done(_) => return None,
+        })
+    }
+
+    fn is_lossy(&self) -> bool {
+        matches!(self, Self::PercentProgress(..) | Self::DownloadProgress(_))
+    }
+}
+
+/// Lossy events closer together than this are dropped.
+const THROTTLE: Duration = Duration::from_millis(100);
+
+/// Where a worker sends its events; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub(crate) struct ProgressSink {
+    tx: async_channel::Sender<Event>,
+    last_lossy: std::sync::Arc<Mutex<Option<Instant>>>,
+}
+
+impl ProgressSink {
+    pub(crate) fn new(tx: async_channel::Sender<Event>) -> Self {
+        Self {
+            tx,
+            last_lossy: Default::default(),
+        }
+    }
+
+    pub(crate) fn send(&self, ev: Event) {
+        if ev.is_lossy() {
+            let mut last = self.last_lossy.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let complete = matches!(ev, Event::PercentProgress(_, 100));
+            if !complete && last.is_some_and(|t| now.duration_since(t) < THROTTLE) {
+                return;
+            }
+            *last = Some(now);
+        }
+        // The receiver only goes away when the daemon is shutting down.
+        let _ = self.tx.send_blocking(ev);
+    }
+
+    pub(crate) fn message(&self, text: impl Into<String>) {
+        self.send(Event::Message(text.into()))
+    }
+    pub(crate) fn task_begin(&self, text: impl Into<String>) {
+        self.send(Event::TaskBegin(text.into()))
+    }
+    pub(crate) fn task_end(&self, text: impl Into<String>) {
+        self.send(Event::TaskEnd(text.into()))
+    }
+    pub(crate) fn percent(&self, text: impl Into<String>, pct: u32) {
+        self.send(Event::PercentProgress(text.into(), pct.min(100)))
+    }
+    pub(crate) fn progress_end(&self) {
+        self.send(Event::ProgressEnd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_bodies_have_the_contract_types() {
+        let cases = [
+            (Event::Message("m".into()), "Message", "(s)"),
+            (Event::TaskBegin("t".into()), "TaskBegin", "(s)"),
+            (Event::TaskEnd("done".into()), "TaskEnd", "(s)"),
+            (Event::PercentProgress("p".into(), 5), "PercentProgress", "(su)"),
+            (
+                Event::DownloadProgress(DownloadProgress::default()),
+                "DownloadProgress",
+                "((tt)(uu)(uuu)(uuut)(uu)(tt))",
+            ),
+            (
+                Event::SignatureProgress(Vec::<Variant>::new().to_variant(), "c".into()),
+                "SignatureProgress",
+                "(avs)",
+            ),
+            (Event::ProgressEnd, "ProgressEnd", "()"),
+        ];
+        for (ev, name, sig) in cases {
+            let (n, body) = ev.to_signal().unwrap();
+            assert_eq!(n, name);
+            assert_eq!(body.type_().as_str(), sig, "{name}");
+        }
+        assert!(Event::Title("x".into()).to_signal().is_none());
+    }
+
+    #[test]
+    fn lossy_events_are_throttled_but_messages_never() {
+        let (tx, rx) = async_channel::unbounded();
+        let sink = ProgressSink::new(tx);
+        for i in 0..50 {
+            sink.percent("p", i);
+            sink.message(format!("m{i}"));
+        }
+        sink.percent("p", 100);
+        let evs: Vec<Event> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        let messages = evs.iter().filter(|e| matches!(e, Event::Message(_))).count();
+        let percents = evs
+            .iter()
+            .filter(|e| matches!(e, Event::PercentProgress(..)))
+            .count();
+        assert_eq!(messages, 50);
+        assert!(percents < 10, "{percents}");
+        assert!(matches!(evs.last(), Some(Event::PercentProgress(_, 100))));
+    }
+}

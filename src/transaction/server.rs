@@ -1,0 +1,208 @@
+//! The private peer-to-peer D-Bus server of one transaction: a socket at a
+//! unique path in the runtime directory, an auth observer that admits only
+//! EXTERNAL-authenticated peers, and the `Transaction` object at `/` on every
+//! accepted connection. Stopped and unlinked on drop.
+
+use anyhow::{Context, Result};
+use gio::prelude::*;
+use glib::Variant;
+use std::cell::RefCell;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::rc::{Rc, Weak};
+
+use crate::bus::interface_info;
+use crate::names;
+
+/// A method call from a peer on the `Transaction` object.
+pub(crate) struct PeerCall {
+    pub conn: gio::DBusConnection,
+    pub method: String,
+    pub invocation: gio::DBusMethodInvocation,
+}
+
+/// What the server asks of its owner.
+pub(crate) struct Callbacks {
+    pub call: Box<dyn Fn(PeerCall)>,
+    pub property: Box<dyn Fn(&str) -> Variant>,
+    /// A peer connected or went away.
+    pub peers_changed: Box<dyn Fn()>,
+}
+
+struct Peer {
+    conn: gio::DBusConnection,
+    registration: Option<gio::RegistrationId>,
+}
+
+pub(crate) struct PeerServer {
+    server: gio::DBusServer,
+    socket_path: PathBuf,
+    address: String,
+    peers: RefCell<Vec<Peer>>,
+    callbacks: Callbacks,
+}
+
+fn auth_observer() -> gio::DBusAuthObserver {
+    let observer = gio::DBusAuthObserver::new();
+    // Both handlers may run in GDBus's authentication thread: they capture nothing.
+    observer.connect_allow_mechanism(|_, mechanism| mechanism == "EXTERNAL");
+    observer.connect_authorize_authenticated_peer(|_, _, credentials| {
+        credentials.is_some_and(|c| c.unix_user().is_ok())
+    });
+    observer
+}
+
+impl PeerServer {
+    /// Listens on a new socket in `runtime_dir`.
+    pub(crate) fn new(runtime_dir: &Path, callbacks: Callbacks) -> Result<Rc<Self>> {
+        let guid = gio::dbus_generate_guid();
+        let socket_path = runtime_dir.join(format!("transaction-{guid}.sock"));
+        let _ = std::fs::remove_file(&socket_path);
+        let address = format!(
+            "unix:path={}",
+            gio::dbus_address_escape_value(&socket_path.to_string_lossy())
+        );
+        let server = gio::DBusServer::new_sync(
+            &address,
+            gio::DBusServerFlags::NONE,
+            &guid,
+            Some(&auth_observer()),
+            gio::Cancellable::NONE,
+        )
+        .with_context(|| format!("Creating transaction server at {address}"))?;
+        // Any local user may connect (desktop clients watch progress); the auth
+        // observer and the Start/Cancel checks decide what they may do.
+        std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o666))
+            .with_context(|| format!("chmod {}", socket_path.display()))?;
+        let this = Rc::new(Self {
+            server,
+            socket_path,
+            address,
+            peers: RefCell::new(Vec::new()),
+            callbacks,
+        });
+        let weak = Rc::downgrade(&this);
+        this.server.connect_new_connection(move |_, conn| {
+            match weak.upgrade() {
+                Some(s) => s.accept(conn, Rc::downgrade(&s)),
+                None => false,
+            }
+        });
+        this.server.start();
+        Ok(this)
+    }
+
+    pub(crate) fn address(&self) -> &str {
+        &self.address
+    }
+
+    pub(crate) fn peer_count(&self) -> usize {
+        self.peers.borrow().len()
+    }
+
+    fn accept(&self, conn: &gio::DBusConnection, weak: Weak<Self>) -> bool {
+        let info = interface_info(names::IFACE_TRANSACTION);
+        let w1 = weak.clone();
+        let w2 = weak.clone();
+        let registration = conn
+            .register_object("/", &info)
+            .method_call(move |conn, _, _, _, method, _, invocation| {
+                if let Some(s) = w1.upgrade() {
+                    (s.callbacks.call)(PeerCall {
+                        conn,
+                        method: method.to_string(),
+                        invocation,
+                    })
+                }
+            })
+            .property(move |_, _, _, _, prop| match w2.upgrade() {
+                Some(s) => (s.callbacks.property)(prop),
+                None => "".to_variant(),
+            })
+            .build();
+        let registration = match registration {
+            Ok(r) => r,
+            Err(e) => {
+                glib::g_warning!("rpm-ostreed", "Exporting transaction to a peer: {e}");
+                return false;
+            }
+        };
+        let creds = conn.peer_credentials();
+        glib::g_message!(
+            "rpm-ostreed",
+            "Process [pid: {} uid: {}] connected to transaction progress",
+            creds.as_ref().and_then(|c| c.unix_pid().ok()).unwrap_or(0),
+            creds.as_ref().and_then(|c| c.unix_user().ok()).unwrap_or(u32::MAX)
+        );
+        // GDBus emits `closed` in the context the connection was accepted in,
+        // which is ours; the guard makes that assumption checked.
+        let guard = glib::thread_guard::ThreadGuard::new(weak);
+        conn.connect_closed(move |conn, _, _| {
+            if let Some(s) = guard.get_ref().upgrade() {
+                s.forget(conn);
+            }
+        });
+        self.peers.borrow_mut().push(Peer {
+            conn: conn.clone(),
+            registration: Some(registration),
+        });
+        (self.callbacks.peers_changed)();
+        true
+    }
+
+    fn forget(&self, conn: &gio::DBusConnection) {
+        let removed = {
+            let mut peers = self.peers.borrow_mut();
+            let before = peers.len();
+            peers.retain(|p| &p.conn != conn);
+            before != peers.len()
+        };
+        if removed {
+            glib::g_message!("rpm-ostreed", "Process disconnected from transaction progress");
+            (self.callbacks.peers_changed)();
+        }
+    }
+
+    /// Emits a `Transaction` signal on every peer.
+    pub(crate) fn emit_all(&self, signal: &str, body: &Variant) {
+        let conns: Vec<gio::DBusConnection> =
+            self.peers.borrow().iter().map(|p| p.conn.clone()).collect();
+        for c in conns {
+            emit(&c, signal, body);
+        }
+    }
+
+    /// Closes every peer connection (they are forgotten as their `closed` fires).
+    pub(crate) fn close_all(&self) {
+        let conns: Vec<gio::DBusConnection> =
+            self.peers.borrow().iter().map(|p| p.conn.clone()).collect();
+        for c in conns {
+            c.close(gio::Cancellable::NONE, |_| {});
+        }
+    }
+}
+
+/// Emits a `Transaction` signal on one peer connection.
+pub(crate) fn emit(conn: &gio::DBusConnection, signal: &str, body: &Variant) {
+    if conn.is_closed() {
+        return;
+    }
+    if let Err(e) = conn.emit_signal(None, "/", names::IFACE_TRANSACTION, signal, Some(body)) {
+        glib::g_debug!("rpm-ostreed", "Emitting {signal} to a peer: {e}");
+    }
+}
+
+impl Drop for PeerServer {
+    fn drop(&mut self) {
+        self.server.stop();
+        for mut p in self.peers.take() {
+            if let Some(id) = p.registration.take() {
+                let _ = p.conn.unregister_object(id);
+            }
+            if !p.conn.is_closed() {
+                p.conn.close(gio::Cancellable::NONE, |_| {});
+            }
+        }
+        let _ = std::fs::remove_file(&self.socket_path);
+    }
+}
