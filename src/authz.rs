@@ -1,12 +1,16 @@
-//! THE authorization choke point for bus method calls: which polkit actions a
-//! method needs, and the decision. uid 0 is allowed without asking anybody;
-//! everyone else is checked asynchronously, so the main loop keeps serving.
+//! THE authorization choke point: which polkit actions a call needs, and the
+//! decision. uid 0 is allowed without asking anybody (root keeps working
+//! without polkit); everyone else is checked through polkit asynchronously, so
+//! the main loop keeps serving other clients while polkit thinks or prompts.
 
+use gio::prelude::*;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::bus::MethodCall;
 use crate::error::{BusError, reply_error};
 use crate::names;
+use crate::polkit::{Authority, Decision, Subject};
 use crate::state::Daemon;
 use crate::sysroot::bus_u32;
 
@@ -44,16 +48,101 @@ pub(crate) fn action_id(short: &str) -> String {
     format!("{}.{short}", names::BUS_NAME)
 }
 
-fn denied(call: &MethodCall) -> BusError {
-    let what = if call.interface == names::IFACE_SYSROOT {
+fn object_kind(call: &MethodCall) -> &'static str {
+    if call.interface == names::IFACE_SYSROOT {
         "Sysroot"
     } else {
         "OS"
-    };
+    }
+}
+
+fn denied(call: &MethodCall) -> BusError {
     BusError::access_denied(format!(
-        "rpmostreed {what} operation {} not allowed for user",
+        "rpmostreed {} operation {} not allowed for user",
+        object_kind(call),
         call.method
     ))
+}
+
+thread_local! {
+    static AUTHORITY: RefCell<Option<Authority>> = const { RefCell::new(None) };
+}
+
+/// The polkit authority, obtained once.
+async fn authority() -> Result<Authority, glib::Error> {
+    if let Some(a) = AUTHORITY.with(|a| a.borrow().clone()) {
+        return Ok(a);
+    }
+    let (tx, rx) = async_channel::bounded(1);
+    Authority::get(move |r| {
+        let _ = tx.try_send(r);
+    });
+    let a = rx
+        .recv()
+        .await
+        .map_err(|_| glib::Error::new(gio::IOErrorEnum::Failed, "polkit authority lost"))??;
+    AUTHORITY.with(|slot| *slot.borrow_mut() = Some(a.clone()));
+    Ok(a)
+}
+
+/// Asks polkit about one action.
+pub(crate) async fn check(
+    subject: &Subject,
+    action: &str,
+    interactive: bool,
+) -> Result<Decision, glib::Error> {
+    let authority = authority().await?;
+    let (tx, rx) = async_channel::bounded(1);
+    authority.check(subject, &action_id(action), interactive, move |r| {
+        let _ = tx.try_send(r);
+    });
+    rx.recv()
+        .await
+        .map_err(|_| glib::Error::new(gio::IOErrorEnum::Failed, "polkit check lost"))?
+}
+
+/// True if logind says `uid` has an active session (no logind: not active).
+async fn user_is_active(conn: &gio::DBusConnection, uid: u32) -> bool {
+    let call = |path: String, iface: &'static str, method: &'static str, args: glib::Variant| {
+        conn.call_future(
+            Some("org.freedesktop.login1"),
+            &path,
+            iface,
+            method,
+            Some(&args),
+            None,
+            gio::DBusCallFlags::NO_AUTO_START,
+            5000,
+        )
+    };
+    let Ok(user) = call(
+        "/org/freedesktop/login1".into(),
+        "org.freedesktop.login1.Manager",
+        "GetUser",
+        (uid,).to_variant(),
+    )
+    .await
+    else {
+        return false;
+    };
+    let Some((path,)) = user.get::<(glib::variant::ObjectPath,)>() else {
+        return false;
+    };
+    let Ok(state) = call(
+        path.to_string(),
+        "org.freedesktop.DBus.Properties",
+        "Get",
+        ("org.freedesktop.login1.User", "State").to_variant(),
+    )
+    .await
+    else {
+        return false;
+    };
+    state
+        .child_value(0)
+        .as_variant()
+        .and_then(|v| v.str().map(|s| s == "active"))
+        .unwrap_or(false)
 }
 
 /// Decides whether `call` may proceed; runs `cont` (with the caller's uid, when it
@@ -71,21 +160,99 @@ pub(crate) fn authorize(
     glib::MainContext::default().spawn_local(async move {
         let conn = daemon.store.connection().clone();
         let Some(uid) = bus_u32(&conn, "GetConnectionUnixUser", &call.sender).await else {
-            let prefix = if call.interface == names::IFACE_SYSROOT {
+            let prefix = if object_kind(&call) == "Sysroot" {
                 "Failed to load polkit"
             } else {
                 "Failed direct authorization"
             };
-            let err =
-                BusError::dbus_failed(format!("{prefix}: could not determine the caller's uid"));
+            let err = BusError::dbus_failed(format!(
+                "{prefix}: could not determine the uid of {}",
+                call.sender
+            ));
             return reply_error(call.invocation, err);
         };
         if uid == 0 {
             return cont(&daemon, call, Some(uid));
         }
-        // Non-root callers: polkit comes with the authorization work; until then
-        // only root may change the system.
-        let err = denied(&call);
-        reply_error(call.invocation, err)
+        let (actions, interactive) = match needed {
+            Needed::Nothing => unreachable!("handled above"),
+            Needed::ClientManagement => {
+                if user_is_active(&conn, uid).await {
+                    glib::g_message!(
+                        "rpm-ostreed",
+                        "Allowing active client {} (uid {uid})",
+                        call.sender
+                    );
+                    return cont(&daemon, call, Some(uid));
+                }
+                (vec!["client-management"], false)
+            }
+            Needed::Actions(a) => (a, true),
+        };
+        let Some(subject) = Subject::system_bus_name(&call.sender) else {
+            let err = denied(&call);
+            return reply_error(call.invocation, err);
+        };
+        for action in actions {
+            match check(&subject, action, interactive).await {
+                Ok(d) if d.authorized => continue,
+                Ok(_) => {
+                    let err = denied(&call);
+                    return reply_error(call.invocation, err);
+                }
+                Err(e) => {
+                    let err = BusError::dbus_failed(format!("Authorization error: {}", e.message()));
+                    return reply_error(call.invocation, err);
+                }
+            }
+        }
+        cont(&daemon, call, Some(uid))
     });
+}
+
+/// What a transaction peer asks to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PeerAction {
+    Start,
+    Cancel,
+}
+
+/// Decides whether the peer on `conn` may `what` a transaction that `initiator`
+/// (a uid) created: root and the initiator may; for `Cancel` also whoever polkit
+/// grants `cancel`. Everybody admitted may watch.
+pub(crate) async fn peer_may(
+    conn: &gio::DBusConnection,
+    initiator: Option<u32>,
+    what: PeerAction,
+) -> Result<bool, BusError> {
+    let creds = conn.peer_credentials();
+    let uid = creds.as_ref().and_then(|c| c.unix_user().ok());
+    let Some(uid) = uid else { return Ok(false) };
+    if uid == 0 || Some(uid) == initiator {
+        return Ok(true);
+    }
+    if what == PeerAction::Start {
+        return Ok(false);
+    }
+    let pid = creds.as_ref().and_then(|c| c.unix_pid().ok()).unwrap_or(0);
+    let Some(subject) = Subject::unix_process(pid, uid) else {
+        return Ok(false);
+    };
+    match check(&subject, "cancel", true).await {
+        Ok(d) => Ok(d.authorized),
+        Err(e) => Err(BusError::dbus_failed(format!(
+            "Authorization error: {}",
+            e.message()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_ids() {
+        assert_eq!(action_id("deploy"), "org.projectatomic.rpmostree1.deploy");
+    }
 }

@@ -16,6 +16,7 @@ pub(crate) mod error;
 pub mod names;
 pub(crate) mod options;
 pub(crate) mod os;
+pub(crate) mod polkit;
 pub(crate) mod state;
 pub(crate) mod sysroot;
 pub(crate) mod transaction;

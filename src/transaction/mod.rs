@@ -13,6 +13,7 @@ use gio::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use crate::authz::{self, PeerAction};
 use crate::clients::Unwatch;
 use crate::error::{BusError, reply_error};
 use crate::state::Daemon;
@@ -54,7 +55,7 @@ pub(crate) struct Transaction {
     params: Variant,
     sender: String,
     os_path: String,
-    pub(crate) initiator_uid: Option<u32>,
+    initiator_uid: Option<u32>,
     title: RefCell<String>,
     client_description: String,
     cancellable: gio::Cancellable,
@@ -296,14 +297,29 @@ impl Transaction {
         if let Some(d) = self.daemon.upgrade() {
             d.touch();
         }
-        match call.method.as_str() {
-            "Start" => self.start(call),
-            "Cancel" => self.cancel(call),
+        let what = match call.method.as_str() {
+            "Start" => PeerAction::Start,
+            "Cancel" => PeerAction::Cancel,
             other => {
                 let err = BusError::invalid_args(format!("Unknown method {other}"));
-                reply_error(call.invocation, err)
+                return reply_error(call.invocation, err);
             }
-        }
+        };
+        let this = self.clone();
+        glib::MainContext::default().spawn_local(async move {
+            match authz::peer_may(&call.conn, this.initiator_uid, what).await {
+                Ok(true) if what == PeerAction::Start => this.start(call),
+                Ok(true) => this.cancel(call),
+                Ok(false) => {
+                    let err = BusError::access_denied(format!(
+                        "rpmostreed Transaction operation {} not allowed for user",
+                        call.method
+                    ));
+                    reply_error(call.invocation, err)
+                }
+                Err(e) => reply_error(call.invocation, e),
+            }
+        });
     }
 
     fn start(self: &Rc<Self>, call: PeerCall) {
