@@ -201,7 +201,8 @@ pub(crate) fn authorize(
                     return reply_error(call.invocation, err);
                 }
                 Err(e) => {
-                    let err = BusError::dbus_failed(format!("Authorization error: {}", e.message()));
+                    let err =
+                        BusError::dbus_failed(format!("Authorization error: {}", e.message()));
                     return reply_error(call.invocation, err);
                 }
             }

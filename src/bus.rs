@@ -96,7 +96,8 @@ impl ObjectStore {
                 store.activity();
                 match method {
                     "GetManagedObjects" => {
-                        invocation.return_value(Some(&(store.managed_objects(),).to_variant()))
+                        let body = Variant::tuple_from_iter([store.managed_objects()]);
+                        invocation.return_value(Some(&body))
                     }
                     _ => invocation.return_dbus_error(
                         "org.freedesktop.DBus.Error.UnknownMethod",

@@ -11,6 +11,7 @@ pub(crate) mod bus;
 pub(crate) mod clients;
 pub(crate) mod config;
 pub mod daemon;
+pub(crate) mod deploy_request;
 pub(crate) mod deployment;
 pub(crate) mod error;
 pub mod names;

@@ -26,6 +26,12 @@ pub(crate) struct Options {
 }
 
 impl Options {
+    pub(crate) fn from_map(map: BTreeMap<String, Variant>) -> Self {
+        Self { map }
+    }
+    pub(crate) fn keys(&self) -> Vec<String> {
+        self.map.keys().cloned().collect()
+    }
     pub(crate) fn get(&self, key: &str) -> Option<&Variant> {
         self.map.get(key)
     }

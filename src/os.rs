@@ -7,6 +7,8 @@ use std::rc::Rc;
 
 use crate::authz::{self, Access};
 use crate::bus::{MethodCall, Props};
+use crate::config::UpdatePolicy;
+use crate::deploy_request::{BuildEnv, DeployCall};
 use crate::deployment::Dict;
 use crate::deployment::cached_update;
 use crate::error::{BusError, reply_error};
@@ -15,6 +17,7 @@ use crate::options::{self, OptionSpec};
 use crate::state::Daemon;
 use crate::transaction::kinds::Kind;
 use crate::transaction::kinds::cleanup::Cleanup;
+use crate::transaction::kinds::finalize::Finalize;
 use crate::transaction::kinds::rollback::Rollback;
 use crate::transaction::{Manager, TxnRequest};
 
@@ -111,7 +114,7 @@ const OS_METHODS: &[(&str, Access, Handler)] = &[
         Access::Actions(&["repo-refresh"]),
         later,
     ),
-    ("Deploy", Access::Actions(&["deploy"]), later),
+    ("Deploy", Access::Actions(&["deploy"]), deploy_family),
     (
         "GetCachedDeployRpmDiff",
         Access::Actions(&["repo-refresh"]),
@@ -122,7 +125,7 @@ const OS_METHODS: &[(&str, Access, Handler)] = &[
         Access::Actions(&["repo-refresh"]),
         later,
     ),
-    ("Upgrade", Access::Actions(&["upgrade"]), later),
+    ("Upgrade", Access::Actions(&["upgrade"]), deploy_family),
     (
         "GetCachedUpdateRpmDiff",
         Access::Actions(&["repo-refresh"]),
@@ -134,8 +137,12 @@ const OS_METHODS: &[(&str, Access, Handler)] = &[
         later,
     ),
     ("Rollback", Access::Actions(&["rollback"]), rollback),
-    ("ClearRollbackTarget", Access::Actions(&["rollback"]), clear_rollback_target),
-    ("Rebase", Access::Actions(&["rebase"]), later),
+    (
+        "ClearRollbackTarget",
+        Access::Actions(&["rollback"]),
+        clear_rollback_target,
+    ),
+    ("Rebase", Access::Actions(&["rebase"]), deploy_family),
     (
         "GetCachedRebaseRpmDiff",
         Access::Actions(&["repo-refresh"]),
@@ -159,7 +166,11 @@ const OS_METHODS: &[(&str, Access, Handler)] = &[
     ("RefreshMd", Access::Actions(&["repo-refresh"]), later),
     ("ModifyYumRepo", Access::Actions(&["repo-modify"]), later),
     ("ListRepos", Access::Anyone, later),
-    ("UpdateDeployment", Access::Actions(&["upgrade"]), later),
+    (
+        "UpdateDeployment",
+        Access::Actions(&["upgrade"]),
+        deploy_family,
+    ),
     (
         "FinalizeDeployment",
         Access::Actions(&["finalize-deployment"]),
@@ -204,14 +215,14 @@ fn later(daemon: &Rc<Daemon>, _osname: &str, call: MethodCall, access: Access) {
     });
 }
 
-/// Replies with the address of a new (or joined) transaction for `call`.
-fn start_transaction(
+/// Creates (or joins) the transaction for `call`; returns its address.
+fn create_transaction(
     daemon: &Rc<Daemon>,
-    call: MethodCall,
+    call: &MethodCall,
     uid: Option<u32>,
     title: String,
     kind: Box<dyn Kind>,
-) {
+) -> Result<String, BusError> {
     let req = TxnRequest {
         method: call.method.clone(),
         params: call.params.clone(),
@@ -221,10 +232,136 @@ fn start_transaction(
         title,
         kind,
     };
-    match Manager::create(daemon, req) {
+    Manager::create(daemon, req)
+}
+
+/// Replies with the address of a new (or joined) transaction for `call`.
+fn start_transaction(
+    daemon: &Rc<Daemon>,
+    call: MethodCall,
+    uid: Option<u32>,
+    title: String,
+    kind: Box<dyn Kind>,
+) {
+    match create_transaction(daemon, &call, uid, title, kind) {
         Ok(address) => call.invocation.return_value(Some(&(address,).to_variant())),
         Err(e) => reply_error(call.invocation, e),
     }
+}
+
+/// The systemd unit of a caller: from its registration, else looked up by pid.
+async fn caller_unit(daemon: &Rc<Daemon>, sender: &str) -> Option<String> {
+    if let Some(unit) = daemon
+        .clients
+        .borrow()
+        .get(sender)
+        .and_then(|c| c.unit.clone())
+    {
+        return Some(unit);
+    }
+    let conn = daemon.store.connection().clone();
+    let pid = crate::sysroot::bus_u32(&conn, "GetConnectionUnixProcessID", sender).await?;
+    crate::clients::unit_for_pid(pid)
+}
+
+/// The environment a deploy request is built in, for `sender`.
+async fn build_env(daemon: &Rc<Daemon>, sender: &str, policy: UpdatePolicy) -> BuildEnv {
+    let agent = daemon
+        .clients
+        .borrow()
+        .get(sender)
+        .and_then(|c| c.agent_id().map(String::from));
+    BuildEnv {
+        runtime_dir: daemon.hooks.runtime_dir.clone(),
+        stall_timeout: daemon.hooks.pull_stall_timeout,
+        policy,
+        agent,
+        caller_unit: caller_unit(daemon, sender).await,
+    }
+}
+
+/// `Upgrade`, `Deploy`, `Rebase`, `UpdateDeployment`.
+fn deploy_family(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, _access: Access) {
+    let dc = match DeployCall::parse(&call.method, &call.params) {
+        Ok(d) => d,
+        Err(e) => return reply_error(call.invocation, e),
+    };
+    let osname = osname.to_string();
+    let needed = dc.needed();
+    authz::authorize(daemon, call, needed, move |d, call, uid| {
+        let d = d.clone();
+        glib::MainContext::default().spawn_local(async move {
+            let env = build_env(&d, &call.sender, UpdatePolicy::None).await;
+            match dc.build(&osname, &env) {
+                Ok(kind) => {
+                    start_transaction(&d, call, uid, "new-deployment".into(), Box::new(kind))
+                }
+                Err(e) => reply_error(call.invocation, e),
+            }
+        });
+    });
+}
+
+fn automatic_update_trigger(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+    let dc = match DeployCall::parse(&call.method, &call.params) {
+        Ok(d) => d,
+        Err(e) => return reply_error(call.invocation, e),
+    };
+    let osname = osname.to_string();
+    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
+        let booted = d.view.borrow().status.booted_osname.clone();
+        if booted.as_deref() != Some(osname.as_str()) {
+            let err = BusError::failed(format!(
+                "Cannot trigger auto-update for offline OS '{osname}'"
+            ));
+            return reply_error(call.invocation, err);
+        }
+        let policy = dc.mode.unwrap_or(d.config.borrow().automatic_update_policy);
+        if policy == UpdatePolicy::None {
+            return call
+                .invocation
+                .return_value(Some(&(false, "").to_variant()));
+        }
+        let d = d.clone();
+        glib::MainContext::default().spawn_local(async move {
+            let env = build_env(&d, &call.sender, policy).await;
+            let result = dc.build(&osname, &env).and_then(|kind| {
+                create_transaction(&d, &call, uid, "new-deployment".into(), Box::new(kind))
+            });
+            match result {
+                Ok(address) => call
+                    .invocation
+                    .return_value(Some(&(true, address).to_variant())),
+                Err(e) => reply_error(call.invocation, e),
+            }
+        });
+    });
+}
+
+const FINALIZE_OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("checksum", "s"),
+    OptionSpec::new("allow-missing-checksum", "b"),
+    OptionSpec::new("allow-unlocked", "b"),
+    OptionSpec::new("initiating-command-line", "s"),
+];
+
+fn finalize_deployment(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+    let opts = match options::parse_single(&call.params, FINALIZE_OPTIONS, &call.method) {
+        Ok(o) => o,
+        Err(e) => return reply_error(call.invocation, e),
+    };
+    let kind = Finalize {
+        osname: osname.to_string(),
+        checksum: opts.string("checksum"),
+        allow_missing_checksum: opts.flag("allow-missing-checksum"),
+        allow_unlocked: opts.flag("allow-unlocked"),
+    };
+    let title = opts
+        .string("initiating-command-line")
+        .unwrap_or_else(|| "finalize-deployment".into());
+    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
+        start_transaction(d, call, uid, title, Box::new(kind))
+    });
 }
 
 const REBOOT_ONLY: &[OptionSpec] = &[OptionSpec::new("reboot", "b")];

@@ -13,7 +13,11 @@ mod ffi {
     use super::*;
 
     pub type GAsyncReadyCallback = Option<
-        unsafe extern "C" fn(*mut glib::gobject_ffi::GObject, *mut gio::ffi::GAsyncResult, *mut c_void),
+        unsafe extern "C" fn(
+            *mut glib::gobject_ffi::GObject,
+            *mut gio::ffi::GAsyncResult,
+            *mut c_void,
+        ),
     >;
 
     #[link(name = "polkit-gobject-1")]
@@ -129,7 +133,8 @@ unsafe extern "C" fn check_ready(
     let mut error = ptr::null_mut();
     let authority: *mut glib::gobject_ffi::GObject = data.authority.0.to_glib_none().0;
     // SAFETY: `authority` is alive (we hold a reference); `res` comes from GIO.
-    let result = unsafe { ffi::polkit_authority_check_authorization_finish(authority, res, &mut error) };
+    let result =
+        unsafe { ffi::polkit_authority_check_authorization_finish(authority, res, &mut error) };
     let decision = if result.is_null() {
         // SAFETY: on failure a new GError is set, owned by us.
         Err(unsafe { from_glib_full(error) })
@@ -175,7 +180,11 @@ impl Authority {
                 "action id contains NUL",
             )));
         };
-        let flags = if interactive { ALLOW_USER_INTERACTION } else { 0 };
+        let flags = if interactive {
+            ALLOW_USER_INTERACTION
+        } else {
+            0
+        };
         let data = Box::new(CheckData {
             authority: self.clone(),
             cb: Box::new(cb),

@@ -105,21 +105,23 @@ fn dispatch(daemon: &Rc<Daemon>, call: MethodCall) {
         );
         return reply_error(call.invocation, BusError::access_denied(msg));
     };
-    authz::authorize(daemon, call, access.actions(), move |d, call, _| handler(d, call));
+    authz::authorize(daemon, call, access.actions(), move |d, call, _| {
+        handler(d, call)
+    });
 }
 
 fn get_os(daemon: &Rc<Daemon>, call: MethodCall) {
     let (name,): (String,) = call.params.get().unwrap_or_default();
     let result = if name.is_empty() {
-        Ok(booted_path(daemon).to_variant())
+        Ok(booted_path(daemon))
     } else {
         let known = daemon.view.borrow().status.oses.contains_key(&name);
         match names::os_object_path(&name) {
-            Some(p) if known => Ok(object_path(&p).to_variant()),
+            Some(p) if known => Ok(object_path(&p)),
             _ => Err(BusError::not_found(format!("OS name \"{name}\" not found"))),
         }
     };
-    reply(call.invocation, result.map(|v| (v,).to_variant()))
+    reply(call.invocation, result.map(|p| (p,).to_variant()))
 }
 
 fn reload(daemon: &Rc<Daemon>, call: MethodCall) {

@@ -31,3 +31,28 @@ pub(crate) fn load(osname: &str, booted_csum: &str, sysroot_path: &Path) -> Opti
     }
     (str_of("osname").as_deref() == Some(osname)).then_some(dict)
 }
+
+/// Writes (or, with `None`, removes) the cached update.
+pub(crate) fn store(sysroot_path: &Path, update: Option<&Dict>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let Some(path) = path(sysroot_path) else {
+        return Ok(());
+    };
+    match update {
+        None => match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("Removing {}", path.display()))
+            }
+            _ => Ok(()),
+        },
+        Some(dict) => {
+            let dir = path.parent().expect("cache file has a parent");
+            std::fs::create_dir_all(dir).with_context(|| format!("Creating {}", dir.display()))?;
+            let tmp = path.with_extension("gv.tmp");
+            let v = glib::prelude::ToVariant::to_variant(dict);
+            std::fs::write(&tmp, v.data_as_bytes())
+                .and_then(|_| std::fs::rename(&tmp, &path))
+                .with_context(|| format!("Writing {}", path.display()))
+        }
+    }
+}

@@ -2,8 +2,10 @@
 //! deployment status dictionaries, signature verification.
 
 pub(crate) mod cached_update;
+pub(crate) mod driver;
 pub(crate) mod origin;
 pub(crate) mod refspec;
+pub(crate) mod revision;
 pub(crate) mod signatures;
 pub(crate) mod status;
 

@@ -4,12 +4,13 @@
 
 pub(crate) mod kinds;
 pub(crate) mod progress;
+pub(crate) mod pull;
 pub(crate) mod server;
 pub(crate) mod worker;
 
 use anyhow::Context;
-use glib::Variant;
 use gio::prelude::*;
+use glib::Variant;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
@@ -345,7 +346,7 @@ impl Transaction {
                     sysroot,
                     sysroot_path: daemon.sysroot_path.clone(),
                     cancellable: self.cancellable.clone(),
-                    progress: ProgressSink::new(tx),
+                    progress: ProgressSink::new(tx).to_self(kind.output_to_self()),
                 };
                 if let Err(e) = worker::spawn(kind, ctx) {
                     call.invocation.return_value(Some(&(true,).to_variant()));
@@ -442,7 +443,12 @@ impl Transaction {
             }
         }
         if success {
-            glib::g_message!("rpm-ostreed", "Txn {} on {} successful", self.method, self.os_path);
+            glib::g_message!(
+                "rpm-ostreed",
+                "Txn {} on {} successful",
+                self.method,
+                self.os_path
+            );
         } else {
             glib::g_message!(
                 "rpm-ostreed",
@@ -480,7 +486,10 @@ impl Transaction {
     fn peers_changed(self: &Rc<Self>) {
         let finished = matches!(&*self.phase.borrow(), Phase::Finished { .. });
         let no_peers = self.server().is_none_or(|s| s.peer_count() == 0);
-        if finished && no_peers && let Some(d) = self.daemon.upgrade() {
+        if finished
+            && no_peers
+            && let Some(d) = self.daemon.upgrade()
+        {
             // Not from inside the server's own callback: it may be mid-borrow.
             let w = Rc::downgrade(self);
             glib::idle_add_local_once(move || {

@@ -61,7 +61,8 @@ impl Event {
                     .to_variant(),
             ),
             Self::SignatureProgress(sigs, commit) => {
-                ("SignatureProgress", (sigs.clone(), commit).to_variant())
+                let body = Variant::tuple_from_iter([sigs.clone(), commit.to_variant()]);
+                ("SignatureProgress", body)
             }
             Self::ProgressEnd => ("ProgressEnd", ().to_variant()),
             Self::Title(_) | Self::Done(_) => return None,
@@ -81,6 +82,8 @@ const THROTTLE: Duration = Duration::from_millis(100);
 pub(crate) struct ProgressSink {
     tx: async_channel::Sender<Event>,
     last_lossy: std::sync::Arc<Mutex<Option<Instant>>>,
+    /// `output-to-self`: progress goes to the daemon's log, not to the peers.
+    to_self: bool,
 }
 
 impl ProgressSink {
@@ -88,10 +91,24 @@ impl ProgressSink {
         Self {
             tx,
             last_lossy: Default::default(),
+            to_self: false,
         }
     }
 
+    /// A sink that logs progress instead of sending it to the peers.
+    pub(crate) fn to_self(mut self, yes: bool) -> Self {
+        self.to_self = yes;
+        self
+    }
+
     pub(crate) fn send(&self, ev: Event) {
+        if self.to_self && ev.to_signal().is_some() {
+            match &ev {
+                Event::Message(t) | Event::TaskBegin(t) => glib::g_message!("rpm-ostreed", "{t}"),
+                _ => {}
+            }
+            return;
+        }
         if ev.is_lossy() {
             let mut last = self.last_lossy.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
@@ -132,7 +149,11 @@ mod tests {
             (Event::Message("m".into()), "Message", "(s)"),
             (Event::TaskBegin("t".into()), "TaskBegin", "(s)"),
             (Event::TaskEnd("done".into()), "TaskEnd", "(s)"),
-            (Event::PercentProgress("p".into(), 5), "PercentProgress", "(su)"),
+            (
+                Event::PercentProgress("p".into(), 5),
+                "PercentProgress",
+                "(su)",
+            ),
             (
                 Event::DownloadProgress(DownloadProgress::default()),
                 "DownloadProgress",
@@ -163,7 +184,10 @@ mod tests {
         }
         sink.percent("p", 100);
         let evs: Vec<Event> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
-        let messages = evs.iter().filter(|e| matches!(e, Event::Message(_))).count();
+        let messages = evs
+            .iter()
+            .filter(|e| matches!(e, Event::Message(_)))
+            .count();
         let percents = evs
             .iter()
             .filter(|e| matches!(e, Event::PercentProgress(..)))

@@ -82,12 +82,11 @@ impl PeerServer {
             callbacks,
         });
         let weak = Rc::downgrade(&this);
-        this.server.connect_new_connection(move |_, conn| {
-            match weak.upgrade() {
+        this.server
+            .connect_new_connection(move |_, conn| match weak.upgrade() {
                 Some(s) => s.accept(conn, Rc::downgrade(&s)),
                 None => false,
-            }
-        });
+            });
         this.server.start();
         Ok(this)
     }
@@ -132,7 +131,10 @@ impl PeerServer {
             "rpm-ostreed",
             "Process [pid: {} uid: {}] connected to transaction progress",
             creds.as_ref().and_then(|c| c.unix_pid().ok()).unwrap_or(0),
-            creds.as_ref().and_then(|c| c.unix_user().ok()).unwrap_or(u32::MAX)
+            creds
+                .as_ref()
+                .and_then(|c| c.unix_user().ok())
+                .unwrap_or(u32::MAX)
         );
         // GDBus emits `closed` in the context the connection was accepted in,
         // which is ours; the guard makes that assumption checked.
@@ -158,7 +160,10 @@ impl PeerServer {
             before != peers.len()
         };
         if removed {
-            glib::g_message!("rpm-ostreed", "Process disconnected from transaction progress");
+            glib::g_message!(
+                "rpm-ostreed",
+                "Process disconnected from transaction progress"
+            );
             (self.callbacks.peers_changed)();
         }
     }

@@ -22,7 +22,9 @@
 # address (with ",guid=..."), overriding any DBUS_SYSTEM_BUS_ADDRESS dbus-daemon had.
 # (Without <type>system</type> only DBUS_STARTER_ADDRESS is set.)
 # Prints the bus address (unix:path=TB/run/dbus/system_bus_socket) on stdout.
-# Creates: TB/bus/system.conf, TB/run/dbus/. Cleanup: teardown.sh TB.
+# Permissions: makes TB a+x; fails if an ancestor of TB is not searchable by others
+# (unprivileged clients, including polkitd itself, could not connect otherwise).
+# Creates: TB/bus/system.conf, TB/run/dbus/ (0755). Cleanup: teardown.sh TB.
 set -euo pipefail
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
@@ -38,7 +40,20 @@ for p in "$tb" "$policy_dir" "$service_dir"; do
     case $p in *[!A-Za-z0-9_./-]*) echo "bus-config.sh: unsupported characters in path $p" >&2; exit 1;; esac
 done
 
-mkdir -p "$tb/bus" "$tb/run/dbus"
+# Unprivileged bus clients (polkitd runs as user polkitd, tests use `nobody`) must be
+# able to reach the socket: TB gets a+x; a non-searchable ancestor is an error.
+chmod a+x "$tb"
+d=$(dirname "$tb")
+while :; do
+    if [ "$(( 0$(stat -c %a "$d") & 1 ))" = 0 ]; then
+        echo "bus-config.sh: $d is not searchable by others (mode $(stat -c %a "$d")):" \
+            "unprivileged clients could not reach the bus socket under $tb" >&2
+        exit 1
+    fi
+    [ "$d" != / ] || break
+    d=$(dirname "$d")
+done
+mkdir -p -m 0755 "$tb/bus" "$tb/run" "$tb/run/dbus"
 socket=$tb/run/dbus/system_bus_socket
 servicedir=
 [ -z "$service_dir" ] || servicedir="<servicedir>$service_dir</servicedir>"

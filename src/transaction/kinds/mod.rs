@@ -7,6 +7,8 @@ use anyhow::Result;
 use super::worker::WorkerContext;
 
 pub(crate) mod cleanup;
+pub(crate) mod deploy;
+pub(crate) mod finalize;
 pub(crate) mod rollback;
 
 /// How a successful transaction ended.
@@ -20,6 +22,11 @@ pub(crate) trait Kind: Send {
     /// A title known only at execution start (replaces the creation title).
     fn execution_title(&self) -> Option<String> {
         None
+    }
+
+    /// Send progress to the daemon's own log instead of the peers.
+    fn output_to_self(&self) -> bool {
+        false
     }
 
     fn execute(&self, ctx: &WorkerContext) -> Result<Outcome>;

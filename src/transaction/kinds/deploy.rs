@@ -1,0 +1,502 @@
+//! The deploy family (`Upgrade`, `Deploy`, `Rebase`, `UpdateDeployment`,
+//! `AutomaticUpdateTrigger`): resolve the target commit, pull it with progress,
+//! check it, and stage the new deployment (booted) or write it (offline).
+
+use anyhow::{Context, Result, anyhow, bail};
+use gio::prelude::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Outcome;
+use crate::deployment::origin::Origin;
+use crate::deployment::refspec::Refspec;
+use crate::deployment::revision::{Revision, check_on_branch, resolve_rebase, resolve_version};
+use crate::deployment::status::commit_info;
+use crate::deployment::{Dict, cached_update, driver, signatures};
+use crate::names;
+use crate::transaction::pull::{PullSpec, pull};
+use crate::transaction::worker::WorkerContext;
+
+/// Which call asked for the deployment (decides defaults and messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Upgrade,
+    Deploy,
+    Rebase,
+    UpdateDeployment,
+    AutomaticUpdate,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DeployFlags {
+    pub allow_downgrade: bool,
+    pub skip_purge: bool,
+    pub skip_branch_check: bool,
+    pub no_pull_base: bool,
+    pub dry_run: bool,
+    pub download_only: bool,
+    pub cache_only: bool,
+    pub lock_finalization: bool,
+    /// Pull commit metadata only and record the cached update (`check` policy).
+    pub check_only: bool,
+    pub reboot: bool,
+    pub no_initramfs: bool,
+    pub output_to_self: bool,
+}
+
+/// A deploy-family transaction, fully validated on the main thread.
+#[derive(Debug, Clone)]
+pub(crate) struct Deploy {
+    pub osname: String,
+    pub verb: Verb,
+    /// `set-refspec`: the rebase target.
+    pub refspec: Option<String>,
+    /// `set-revision`: the version or checksum to deploy.
+    pub revision: Option<String>,
+    pub flags: DeployFlags,
+    pub custom_origin: Option<(String, String)>,
+    /// `register-driver`: name, and the caller's systemd unit if known.
+    pub register_driver: Option<(String, Option<String>)>,
+    pub runtime_dir: PathBuf,
+    pub title: String,
+    pub command_line: Option<String>,
+    pub agent: Option<String>,
+    pub agent_unit: Option<String>,
+    pub stall_timeout: Duration,
+}
+
+/// What the deployment will be.
+struct Plan {
+    refspec: String,
+    csum: String,
+    origin: Origin,
+    changed: bool,
+    old_ref_to_purge: Option<String>,
+}
+
+pub(crate) const LAYERING_UNSUPPORTED: &str =
+    "Package layering is not supported yet by this rpm-ostree daemon";
+
+impl super::Kind for Deploy {
+    fn execution_title(&self) -> Option<String> {
+        Some(self.title.clone())
+    }
+
+    fn output_to_self(&self) -> bool {
+        self.flags.output_to_self
+    }
+
+    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome> {
+        let sysroot = &ctx.sysroot;
+        let merge = sysroot
+            .merge_deployment(Some(&self.osname))
+            .ok_or_else(|| anyhow!("No deployments found for os {}", self.osname))?;
+        let origin = merge
+            .origin()
+            .map(|kf| Origin::from_keyfile(&kf))
+            .ok_or_else(|| anyhow!("Deployment {} has no origin", merge.csum()))?;
+        if origin.has_package_requests() {
+            bail!("{LAYERING_UNSUPPORTED}; the deployment has layered packages or overrides");
+        }
+        if let Some((name, unit)) = &self.register_driver {
+            driver::register(&self.runtime_dir, name, unit.as_deref())?;
+            if self.revision.as_deref() == Some("") {
+                ctx.progress
+                    .message("Empty string revision found; registering update driver only");
+                return Ok(Outcome::default());
+            }
+        }
+        let plan = self.plan(ctx, &origin, &merge)?;
+        let repo = sysroot.repo();
+        if self.flags.check_only {
+            return self
+                .record_cached_update(ctx, &plan)
+                .map(|_| Outcome::default());
+        }
+        if self.flags.download_only {
+            ctx.progress.message(if plan.changed {
+                "Update downloaded."
+            } else {
+                "No changes."
+            });
+            return Ok(Outcome::default());
+        }
+        if !plan.changed {
+            ctx.progress.message(match self.verb {
+                Verb::Upgrade | Verb::AutomaticUpdate => "No upgrade available.",
+                _ => "No change.",
+            });
+            return Ok(Outcome::default());
+        }
+        if !self.flags.allow_downgrade && plan.csum != merge.csum().as_str() {
+            ostree::SysrootUpgrader::check_timestamps(&repo, &merge.csum(), &plan.csum).map_err(
+                |e| {
+                    anyhow!(
+                        "While checking against deployment timestamp: {}",
+                        e.message()
+                    )
+                },
+            )?;
+        }
+        if self.flags.dry_run {
+            return Ok(Outcome::default());
+        }
+        ctx.check_cancelled()?;
+        let new = self.write_deployment(ctx, &plan, &merge)?;
+        if let Some(old) = &plan.old_ref_to_purge {
+            let (remote, branch) = split_ref(old);
+            repo.set_ref_immediate(remote.as_deref(), &branch, None, Some(&ctx.cancellable))
+                .with_context(|| format!("Removing ref {old}"))?;
+        }
+        ctx.progress.task_begin("Pruning repository");
+        sysroot
+            .cleanup(Some(&ctx.cancellable))
+            .context("Cleaning up the sysroot")?;
+        ctx.progress.task_end("done");
+        self.log_new_deployment(ctx, &new, &plan);
+        if self.is_vanilla_upgrade() {
+            self.record_cached_update(ctx, &plan)?;
+        }
+        Ok(Outcome {
+            reboot: self.flags.reboot,
+        })
+    }
+}
+
+fn split_ref(refspec: &str) -> (Option<String>, String) {
+    match Refspec::parse(refspec) {
+        Refspec::Ref { remote, branch } => (remote, branch),
+        other => (None, other.to_string()),
+    }
+}
+
+impl Deploy {
+    fn is_vanilla_upgrade(&self) -> bool {
+        matches!(self.verb, Verb::Upgrade | Verb::AutomaticUpdate)
+            && self.refspec.is_none()
+            && self.revision.is_none()
+    }
+
+    fn may_pull(&self) -> bool {
+        !self.flags.no_pull_base && !self.flags.cache_only
+    }
+
+    /// Resolves the target commit and the new origin, pulling what is needed.
+    fn plan(
+        &self,
+        ctx: &WorkerContext,
+        origin: &Origin,
+        merge: &ostree::Deployment,
+    ) -> Result<Plan> {
+        let repo = ctx.sysroot.repo();
+        let current = origin
+            .refspec()
+            .ok_or_else(|| anyhow!("The origin of {} has no refspec", merge.csum()))?;
+        let new_origin = Origin::parse(&origin.to_data())?;
+        let (refspec, rebased) = match &self.refspec {
+            Some(target) => {
+                let t = resolve_rebase(&current, target)?;
+                if t.remote_only {
+                    ctx.progress.message(format!("Rebasing to {}", t.refspec));
+                }
+                new_origin.set_refspec(&t.refspec);
+                (t.refspec, true)
+            }
+            None => (current.clone(), false),
+        };
+        if rebased || self.custom_origin.is_some() {
+            new_origin.set_custom_origin(
+                self.custom_origin
+                    .as_ref()
+                    .map(|(u, d)| (u.as_str(), d.as_str())),
+            );
+        }
+        if self.flags.no_initramfs {
+            new_origin.set_initramfs_regeneration(false, &[]);
+            new_origin.set_initramfs_etc(&[]);
+        }
+        let revision = self
+            .revision
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(Revision::parse);
+        let csum = match Refspec::parse(&refspec) {
+            Refspec::Container(_) => bail!("Container image origins are not supported yet"),
+            Refspec::Checksum(c) => {
+                if revision.is_some() {
+                    bail!("Cannot look up version while pinned to commit");
+                }
+                if !rebased {
+                    ctx.progress.message(match origin.custom_origin() {
+                        Some((_, desc)) => format!("Pinned to commit by custom origin: {desc}"),
+                        None => "Pinned to commit; no upgrade available".into(),
+                    });
+                }
+                if !repo.has_object(ostree::ObjectType::Commit, &c, gio::Cancellable::NONE)? {
+                    bail!("Commit {c} is not available locally");
+                }
+                new_origin.set_override_commit(None);
+                c
+            }
+            Refspec::Ref { remote, branch } => {
+                let pinned =
+                    self.resolve_revision(ctx, &refspec, remote.as_deref(), &branch, revision)?;
+                match &pinned {
+                    Some(c) => new_origin.set_override_commit(Some(c)),
+                    // A plain upgrade or rebase follows the branch again, unless
+                    // nothing may be pulled (then the current pin stays).
+                    None if self.may_pull() => new_origin.set_override_commit(None),
+                    None => {}
+                }
+                let pin = new_origin.override_commit();
+                if let Some(remote) = remote.as_deref().filter(|_| self.may_pull()) {
+                    let spec = PullSpec {
+                        remote: remote.to_string(),
+                        branch: branch.clone(),
+                        commit: pin.clone(),
+                        metadata_only: self.flags.check_only,
+                        depth: 0,
+                    };
+                    pull(
+                        &repo,
+                        &spec,
+                        &ctx.progress,
+                        &ctx.cancellable,
+                        self.stall_timeout,
+                    )?;
+                }
+                match pin {
+                    Some(c) => c,
+                    None => repo
+                        .resolve_rev(&refspec, false)?
+                        .map(|c| c.to_string())
+                        .ok_or_else(|| anyhow!("Ref {refspec} not found"))?,
+                }
+            }
+        };
+        let custom_changed = origin.custom_origin() != new_origin.custom_origin();
+        let changed = csum != merge.csum().as_str() || refspec != current || custom_changed;
+        let old_ref_to_purge = (rebased && !self.flags.skip_purge)
+            .then(|| current.clone())
+            .filter(|old| matches!(Refspec::parse(old), Refspec::Ref { .. }))
+            .filter(|old| !still_used(&ctx.sysroot, old, merge));
+        Ok(Plan {
+            refspec,
+            csum,
+            origin: new_origin,
+            changed,
+            old_ref_to_purge,
+        })
+    }
+
+    /// Resolves `set-revision` on `refspec`'s branch: `Some(checksum)` to pin to.
+    fn resolve_revision(
+        &self,
+        ctx: &WorkerContext,
+        refspec: &str,
+        remote: Option<&str>,
+        branch: &str,
+        revision: Option<Revision>,
+    ) -> Result<Option<String>> {
+        let Some(revision) = revision else {
+            return Ok(None);
+        };
+        let repo = ctx.sysroot.repo();
+        let history = |ctx: &WorkerContext| -> Result<()> {
+            if let Some(remote) = remote.filter(|_| self.may_pull()) {
+                let spec = PullSpec {
+                    remote: remote.to_string(),
+                    branch: branch.to_string(),
+                    commit: None,
+                    metadata_only: true,
+                    depth: -1,
+                };
+                pull(
+                    &repo,
+                    &spec,
+                    &ctx.progress,
+                    &ctx.cancellable,
+                    self.stall_timeout,
+                )?;
+            }
+            Ok(())
+        };
+        match revision {
+            Revision::Version(v) => {
+                ctx.progress.message(format!("Resolving version '{v}'"));
+                history(ctx)?;
+                resolve_version(&repo, refspec, &v).map(Some)
+            }
+            Revision::Checksum(c) => {
+                ostree::validate_checksum_string(&c)
+                    .map_err(|e| anyhow!("Invalid checksum '{c}': {}", e.message()))?;
+                ctx.progress.message(format!("Validating checksum '{c}'"));
+                if !self.flags.skip_branch_check {
+                    history(ctx)?;
+                    check_on_branch(&repo, refspec, &c)?;
+                }
+                Ok(Some(c))
+            }
+        }
+    }
+
+    /// Stages the deployment on a booted system, writes it directly otherwise.
+    fn write_deployment(
+        &self,
+        ctx: &WorkerContext,
+        plan: &Plan,
+        merge: &ostree::Deployment,
+    ) -> Result<ostree::Deployment> {
+        let sysroot = &ctx.sysroot;
+        let kf = plan.origin.keyfile();
+        let opts = ostree::SysrootDeployTreeOpts::default();
+        let booted = ctx.is_root() && sysroot.booted_deployment().is_some();
+        ctx.progress.task_begin("Staging deployment");
+        let new = if booted {
+            set_finalization_lock(self.flags.lock_finalization)?;
+            sysroot.stage_tree_with_options(
+                Some(&self.osname),
+                &plan.csum,
+                Some(kf),
+                Some(merge),
+                &opts,
+                Some(&ctx.cancellable),
+            )?
+        } else {
+            let new = sysroot.deploy_tree_with_options(
+                Some(&self.osname),
+                &plan.csum,
+                Some(kf),
+                Some(merge),
+                Some(&opts),
+                Some(&ctx.cancellable),
+            )?;
+            sysroot.simple_write_deployment(
+                Some(&self.osname),
+                &new,
+                Some(merge),
+                ostree::SysrootSimpleWriteDeploymentFlags::NO_CLEAN,
+                Some(&ctx.cancellable),
+            )?;
+            new
+        };
+        ctx.progress.task_end("done");
+        Ok(new)
+    }
+
+    /// Writes (or clears) the cached update against the booted deployment.
+    fn record_cached_update(&self, ctx: &WorkerContext, plan: &Plan) -> Result<()> {
+        let Some(booted) = ctx.sysroot.booted_deployment().filter(|_| ctx.is_root()) else {
+            return Ok(());
+        };
+        let booted_csum = booted.csum().to_string();
+        if plan.csum == booted_csum {
+            if self.flags.check_only {
+                ctx.progress.message("No updates available.");
+            }
+            return cached_update::store(&ctx.sysroot_path, None);
+        }
+        let repo = ctx.sysroot.repo();
+        let mut d = Dict::new();
+        d.insert("osname".into(), self.osname.to_variant());
+        d.insert("checksum".into(), plan.csum.to_variant());
+        if let Some(info) = commit_info(&repo, &plan.csum) {
+            if let Some(v) = info.version {
+                d.insert("version".into(), v.to_variant());
+            }
+            d.insert("timestamp".into(), info.timestamp.to_variant());
+        }
+        d.insert("origin".into(), plan.refspec.to_variant());
+        if let Refspec::Ref {
+            remote: Some(remote),
+            ..
+        } = Refspec::parse(&plan.refspec)
+        {
+            match repo.remote_get_gpg_verify(&remote) {
+                Ok(gpg) => {
+                    d.insert("gpg-enabled".into(), gpg.to_variant());
+                    if gpg && let Some(s) = signatures::verify(&repo, &remote, &plan.csum) {
+                        d.insert("signatures".into(), s);
+                    }
+                }
+                Err(e) => {
+                    d.insert("remote-error".into(), e.message().to_variant());
+                }
+            }
+        }
+        d.insert("ref-has-new-commit".into(), true.to_variant());
+        d.insert("update-sha256".into(), booted_csum.to_variant());
+        if self.flags.check_only {
+            ctx.progress.message(format!(
+                "Update available: {}",
+                d.get("version")
+                    .and_then(|v| v.str().map(String::from))
+                    .unwrap_or_else(|| plan.csum.clone())
+            ));
+        }
+        cached_update::store(&ctx.sysroot_path, Some(&d))
+    }
+
+    /// The structured journal record of a new deployment.
+    fn log_new_deployment(&self, ctx: &WorkerContext, new: &ostree::Deployment, plan: &Plan) {
+        use std::os::unix::fs::MetadataExt;
+        let rel = ctx.sysroot.deployment_dirpath(new).to_string();
+        let path = ctx.sysroot_path.join(&rel);
+        let meta = std::fs::metadata(&path).ok();
+        let version = commit_info(&ctx.sysroot.repo(), &plan.csum)
+            .and_then(|i| i.version)
+            .unwrap_or_default();
+        let now = glib::DateTime::now_utc()
+            .ok()
+            .and_then(|d| d.format("%Y-%m-%dT%H:%M:%SZ").ok())
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        glib::log_structured!(
+            "rpm-ostreed",
+            glib::LogLevel::Message,
+            {
+                "MESSAGE_ID" => "9bddbda177cd44d891b1b561a8a0ce9e";
+                "MESSAGE" => "Created new deployment /{}", rel;
+                "DEPLOYMENT_PATH" => "{}", path.display();
+                "DEPLOYMENT_TIMESTAMP" => "{}", now;
+                "DEPLOYMENT_DEVICE" => "{}", meta.as_ref().map(|m| m.dev()).unwrap_or(0);
+                "DEPLOYMENT_INODE" => "{}", meta.as_ref().map(|m| m.ino()).unwrap_or(0);
+                "DEPLOYMENT_CHECKSUM" => "{}", plan.csum;
+                "DEPLOYMENT_REFSPEC" => "{}", plan.refspec;
+                "DEPLOYMENT_VERSION" => "{}", version;
+                "COMMAND_LINE" => "{}", self.command_line.clone().unwrap_or_default();
+                "AGENT" => "{}", self.agent.clone().unwrap_or_default();
+                "AGENT_SD_UNIT" => "{}", self.agent_unit.clone().unwrap_or_default();
+            }
+        );
+    }
+}
+
+/// True if another deployment than `merge` still follows `refspec`.
+fn still_used(sysroot: &ostree::Sysroot, refspec: &str, merge: &ostree::Deployment) -> bool {
+    sysroot.deployments().iter().any(|d| {
+        !(d.csum() == merge.csum() && d.deployserial() == merge.deployserial())
+            && d.origin()
+                .and_then(|kf| Origin::from_keyfile(&kf).refspec())
+                .as_deref()
+                == Some(refspec)
+    })
+}
+
+/// Creates or removes libostree's finalization lock for the staged deployment.
+fn set_finalization_lock(locked: bool) -> Result<()> {
+    let path = std::path::Path::new(names::STAGED_LOCKED_PATH);
+    if locked {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, b"").with_context(|| format!("Writing {}", path.display()))
+    } else {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("Removing {}", path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""httpd.py DIR [--stall]
+
+Serves DIR (e.g. an ostree archive repo, TB/remote) over HTTP on 127.0.0.1 on a free
+port (bound as port 0). Once listening, prints the port number as the first line on
+stdout (flushed); nothing else goes to stdout. No request logging (errors on stderr).
+--stall: accept TCP connections but never read from them or answer (a "stalled
+remote"); connections are held open until exit.
+Exits 0 on SIGTERM or SIGINT. Creates nothing.
+Run with /usr/bin/python3 (or any python3 >= 3.7).
+"""
+import functools
+import http.server
+import signal
+import socket
+import sys
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--stall"]
+    stall = "--stall" in sys.argv[1:]
+    if len(args) != 1:
+        print("usage: httpd.py DIR [--stall]", file=sys.stderr)
+        return 2
+    directory = args[0]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+
+    if stall:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        print(sock.getsockname()[1], flush=True)
+        held = []
+        while True:
+            conn, _ = sock.accept()
+            held.append(conn)
+
+    handler = functools.partial(QuietHandler, directory=directory)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
