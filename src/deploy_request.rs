@@ -262,7 +262,8 @@ impl DeployCall {
         if o.flag("skip-purge") && refspec.is_none() {
             return fail("Can't specify skip-purge if not setting a new refspec");
         }
-        if o.flag("no-pull-base") && (refspec.is_some() || revision.is_some()) {
+        let real_revision = revision.as_deref().is_some_and(|r| !r.is_empty());
+        if o.flag("no-pull-base") && (refspec.is_some() || real_revision) {
             return fail("Can't specify no-pull-base if setting a new refspec or revision");
         }
         if o.flag("dry-run") && o.flag("download-only") {

@@ -8,6 +8,7 @@
 
 pub(crate) mod authz;
 pub(crate) mod bus;
+pub mod client;
 pub(crate) mod clients;
 pub(crate) mod config;
 pub mod daemon;

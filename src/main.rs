@@ -19,6 +19,5 @@ fn main() -> ExitCode {
             }
         };
     }
-    eprintln!("error: Unknown command; this build only provides start-daemon");
-    ExitCode::FAILURE
+    rpmostree::client::main(args)
 }

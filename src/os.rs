@@ -103,61 +103,22 @@ pub(crate) fn sync_objects(daemon: &Rc<Daemon>) -> anyhow::Result<()> {
 type Handler = fn(&Rc<Daemon>, &str, MethodCall, Access);
 
 /// The OS method table: name, the actions it needs (§6.3), handler.
+#[rustfmt::skip]
 const OS_METHODS: &[(&str, Access, Handler)] = &[
-    (
-        "AutomaticUpdateTrigger",
-        Access::Actions(&["upgrade"]),
-        later,
-    ),
-    (
-        "GetDeploymentsRpmDiff",
-        Access::Actions(&["repo-refresh"]),
-        later,
-    ),
+    ("AutomaticUpdateTrigger", Access::Actions(&["upgrade"]), automatic_update_trigger),
+    ("GetDeploymentsRpmDiff", Access::Actions(&["repo-refresh"]), later),
     ("Deploy", Access::Actions(&["deploy"]), deploy_family),
-    (
-        "GetCachedDeployRpmDiff",
-        Access::Actions(&["repo-refresh"]),
-        later,
-    ),
-    (
-        "DownloadDeployRpmDiff",
-        Access::Actions(&["repo-refresh"]),
-        later,
-    ),
+    ("GetCachedDeployRpmDiff", Access::Actions(&["repo-refresh"]), later),
+    ("DownloadDeployRpmDiff", Access::Actions(&["repo-refresh"]), later),
     ("Upgrade", Access::Actions(&["upgrade"]), deploy_family),
-    (
-        "GetCachedUpdateRpmDiff",
-        Access::Actions(&["repo-refresh"]),
-        later,
-    ),
-    (
-        "DownloadUpdateRpmDiff",
-        Access::Actions(&["repo-refresh"]),
-        later,
-    ),
+    ("GetCachedUpdateRpmDiff", Access::Actions(&["repo-refresh"]), later),
+    ("DownloadUpdateRpmDiff", Access::Actions(&["repo-refresh"]), later),
     ("Rollback", Access::Actions(&["rollback"]), rollback),
-    (
-        "ClearRollbackTarget",
-        Access::Actions(&["rollback"]),
-        clear_rollback_target,
-    ),
+    ("ClearRollbackTarget", Access::Actions(&["rollback"]), clear_rollback_target),
     ("Rebase", Access::Actions(&["rebase"]), deploy_family),
-    (
-        "GetCachedRebaseRpmDiff",
-        Access::Actions(&["repo-refresh"]),
-        later,
-    ),
-    (
-        "DownloadRebaseRpmDiff",
-        Access::Actions(&["repo-refresh"]),
-        later,
-    ),
-    (
-        "PkgChange",
-        Access::Actions(&["install-uninstall-packages"]),
-        later,
-    ),
+    ("GetCachedRebaseRpmDiff", Access::Actions(&["repo-refresh"]), later),
+    ("DownloadRebaseRpmDiff", Access::Actions(&["repo-refresh"]), later),
+    ("PkgChange", Access::Actions(&["install-uninstall-packages"]), later),
     ("SetInitramfsState", Access::Actions(&["bootconfig"]), later),
     ("InitramfsEtc", Access::Actions(&["bootconfig"]), later),
     ("KernelArgs", Access::Actions(&["bootconfig"]), later),
@@ -166,22 +127,16 @@ const OS_METHODS: &[(&str, Access, Handler)] = &[
     ("RefreshMd", Access::Actions(&["repo-refresh"]), later),
     ("ModifyYumRepo", Access::Actions(&["repo-modify"]), later),
     ("ListRepos", Access::Anyone, later),
-    (
-        "UpdateDeployment",
-        Access::Actions(&["upgrade"]),
-        deploy_family,
-    ),
-    (
-        "FinalizeDeployment",
-        Access::Actions(&["finalize-deployment"]),
-        later,
-    ),
+    // Computed from the call's modifiers and options (deploy_request.rs).
+    ("UpdateDeployment", Access::Actions(&["upgrade"]), deploy_family),
+    ("FinalizeDeployment", Access::Actions(&["finalize-deployment"]), finalize_deployment),
     ("WhatProvides", Access::Anyone, later),
     ("GetPackages", Access::Anyone, later),
     ("Search", Access::Anyone, later),
 ];
 
 /// OSExperimental: no polkit checks (the bus policy admits root only).
+#[rustfmt::skip]
 const EXPERIMENTAL_METHODS: &[(&str, Access, Handler)] = &[
     ("Moo", Access::Anyone, moo),
     ("LiveFs", Access::Anyone, later),

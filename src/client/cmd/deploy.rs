@@ -1,0 +1,54 @@
+//! `rpm-ostree deploy REVISION`: deploy a version or checksum of the branch;
+//! with `--register-driver` (and an empty revision) record the update driver.
+
+use anyhow::{Result, bail};
+use glib::prelude::*;
+
+use super::{
+    Context, Opts, Outcome, RebootHint, check_update_driver, deployment_transaction,
+    refuse_packages,
+};
+use crate::client::Exit;
+use crate::client::cli::DeployArgs;
+use crate::client::connection;
+
+pub(crate) fn run(a: DeployArgs, ctx: &Context) -> Result<Exit> {
+    refuse_packages(&a.install, &a.uninstall)?;
+    if a.preview {
+        bail!("--preview needs package diffs, which are not supported yet by this rpm-ostree");
+    }
+    if a.ex_cliwrap.is_some() {
+        bail!("--ex-cliwrap is not supported yet by this rpm-ostree");
+    }
+    let revision = match (&a.revision, &a.register_driver) {
+        (Some(r), _) => r.clone(),
+        (None, Some(_)) => String::new(),
+        (None, None) => bail!("REVISION must be specified"),
+    };
+    let client = connection::connect(&a.daemon, Some(&a.os))?;
+    check_update_driver(&client, a.bypass_driver)?;
+    let register_only = revision.is_empty();
+    let opts = Opts::default()
+        .flag("reboot", a.reboot)
+        .set("allow-downgrade", !a.disallow_downgrade)
+        .flag("cache-only", a.cache_only || register_only)
+        .flag("no-pull-base", register_only)
+        .flag("download-only", a.download_only)
+        .flag("skip-branch-check", a.skip_branch_check)
+        .flag("lock-finalization", a.lock_finalization)
+        .set("initiating-command-line", ctx.cmdline.as_str())
+        .set_opt("register-driver", a.register_driver.as_deref());
+    let args = (revision.as_str(), opts.variant()).to_variant();
+    deployment_transaction(
+        &client,
+        ctx,
+        "Deploy",
+        &args,
+        Outcome {
+            reboot: a.reboot,
+            dry_run: false,
+            unchanged_exit_77: a.unchanged_exit_77,
+            hint: RebootHint::Plain,
+        },
+    )
+}

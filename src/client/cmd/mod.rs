@@ -1,0 +1,232 @@
+//! One file per verb; this file dispatches and holds what several verbs share:
+//! running a deployment transaction and reporting its outcome, the update-driver
+//! guard, and option dictionaries.
+
+use anyhow::{Result, bail};
+use glib::Variant;
+use glib::prelude::*;
+use std::collections::BTreeMap;
+
+use super::Exit;
+use super::cli::Command;
+use super::connection::{self, Client};
+use super::txn;
+
+mod cancel;
+mod cleanup;
+mod deploy;
+mod finalize;
+mod initramfs;
+mod internals;
+mod kargs;
+mod rebase;
+mod reload;
+mod rollback;
+mod status;
+mod upgrade;
+mod usroverlay;
+
+/// What every verb gets besides its arguments.
+pub(crate) struct Context {
+    pub quiet: bool,
+    /// argv after the program name, for `initiating-command-line`.
+    pub cmdline: String,
+}
+
+pub(crate) fn run(command: Command, ctx: &Context) -> Result<Exit> {
+    match command {
+        Command::Status(a) => status::run(a, ctx),
+        Command::Upgrade(a) => upgrade::run(a, ctx),
+        Command::Deploy(a) => deploy::run(a, ctx),
+        Command::Rebase(a) => rebase::run(a, ctx),
+        Command::Rollback(a) => rollback::run(a, ctx),
+        Command::Cleanup(a) => cleanup::run(a, ctx),
+        Command::Kargs(a) => kargs::run(a, ctx),
+        Command::Initramfs(a) => initramfs::run(a, ctx),
+        Command::InitramfsEtc(a) => initramfs::run_etc(a, ctx),
+        Command::Cancel(a) => cancel::run(a, ctx),
+        Command::Reload(a) => reload::run(a, ctx),
+        Command::FinalizeDeployment(a) => finalize::run(a, ctx),
+        Command::Usroverlay(a) => usroverlay::run(a),
+        Command::Testutils(t) => reload::testutils(t, ctx),
+        Command::Internals(i) => internals::run(i),
+    }
+}
+
+/// An `a{sv}` options dictionary under construction.
+#[derive(Default)]
+pub(crate) struct Opts(BTreeMap<String, Variant>);
+
+impl Opts {
+    pub(crate) fn set(mut self, key: &str, v: impl ToVariant) -> Self {
+        self.0.insert(key.to_string(), v.to_variant());
+        self
+    }
+    /// Sets a boolean only when true (the daemon's default is false).
+    pub(crate) fn flag(self, key: &str, v: bool) -> Self {
+        if v { self.set(key, true) } else { self }
+    }
+    pub(crate) fn set_opt<T: ToVariant>(self, key: &str, v: Option<T>) -> Self {
+        match v {
+            Some(v) => self.set(key, v),
+            None => self,
+        }
+    }
+    pub(crate) fn variant(&self) -> Variant {
+        self.0.to_variant()
+    }
+}
+
+/// The message after a change that needs a reboot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RebootHint {
+    /// `Run "systemctl reboot" to start a reboot`
+    Plain,
+    /// `Changes queued for next boot. Run "systemctl reboot" to start a reboot`
+    Queued,
+}
+
+impl RebootHint {
+    fn text(self) -> &'static str {
+        match self {
+            Self::Plain => "Run \"systemctl reboot\" to start a reboot",
+            Self::Queued => {
+                "Changes queued for next boot. Run \"systemctl reboot\" to start a reboot"
+            }
+        }
+    }
+}
+
+/// How a deployment-making command wants its outcome reported.
+pub(crate) struct Outcome {
+    pub reboot: bool,
+    pub dry_run: bool,
+    pub unchanged_exit_77: bool,
+    pub hint: RebootHint,
+}
+
+/// Calls `method` on the OS object, runs the transaction it returns, then
+/// reports whether a new default deployment was made.
+pub(crate) fn deployment_transaction(
+    client: &Client,
+    ctx: &Context,
+    method: &str,
+    args: &Variant,
+    outcome: Outcome,
+) -> Result<Exit> {
+    let before = client.default_deployment_id()?;
+    let reply = client.os_call(method, args)?;
+    let address = reply.child_value(0).str().unwrap_or_default().to_string();
+    txn::run(Some(&client.bus), &address, ctx.quiet)?;
+    if outcome.reboot {
+        return Ok(Exit::Ok);
+    }
+    client.reload()?;
+    if outcome.dry_run {
+        println!("Exiting because of '--dry-run' option");
+        return Ok(Exit::Ok);
+    }
+    let after = client.default_deployment_id()?;
+    if before == after {
+        return Ok(if outcome.unchanged_exit_77 {
+            Exit::Unchanged
+        } else {
+            Exit::Ok
+        });
+    }
+    if !ctx.quiet {
+        println!("{}", outcome.hint.text());
+    }
+    Ok(Exit::Ok)
+}
+
+/// Runs a transaction whose outcome is just success or failure.
+pub(crate) fn simple_transaction(
+    client: &Client,
+    ctx: &Context,
+    method: &str,
+    args: &Variant,
+) -> Result<()> {
+    let reply = client.os_call(method, args)?;
+    let address = reply.child_value(0).str().unwrap_or_default().to_string();
+    txn::run(Some(&client.bus), &address, ctx.quiet)?;
+    client.reload()
+}
+
+/// The systemd unit we run in, from our cgroup.
+fn own_unit() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    path.split('/')
+        .rev()
+        .find(|s| s.ends_with(".service") || s.ends_with(".scope"))
+        .map(String::from)
+}
+
+/// `ActiveState` of a systemd unit, `None` without systemd.
+pub(crate) fn unit_state(bus: &gio::DBusConnection, unit: &str) -> Option<String> {
+    let call = |path: &str, iface: &str, method: &str, args: Variant| {
+        bus.call_sync(
+            Some("org.freedesktop.systemd1"),
+            path,
+            iface,
+            method,
+            Some(&args),
+            None,
+            gio::DBusCallFlags::NO_AUTO_START,
+            5000,
+            gio::Cancellable::NONE,
+        )
+        .ok()
+    };
+    let unit_path = call(
+        "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager",
+        "LoadUnit",
+        (unit,).to_variant(),
+    )?;
+    let path = unit_path.child_value(0).str()?.to_string();
+    let state = call(
+        &path,
+        "org.freedesktop.DBus.Properties",
+        "Get",
+        ("org.freedesktop.systemd1.Unit", "ActiveState").to_variant(),
+    )?;
+    state
+        .child_value(0)
+        .as_variant()
+        .and_then(|v| v.str().map(String::from))
+}
+
+/// Refuses to act when another agent drives updates (unless bypassed).
+pub(crate) fn check_update_driver(client: &Client, bypass: bool) -> Result<()> {
+    if bypass {
+        return Ok(());
+    }
+    let Some((name, unit)) = read_driver() else {
+        return Ok(());
+    };
+    // Without systemd the driver's state is unknown: assume it is active.
+    let active = unit_state(&client.bus, &unit)
+        .map(|s| matches!(s.as_str(), "active" | "activating" | "reloading" | "failed"))
+        .unwrap_or(true);
+    if !active || own_unit().as_deref() == Some(unit.as_str()) {
+        return Ok(());
+    }
+    bail!(
+        "Updates and deployments are driven by {name} ({unit})\nSee {name}'s documentation\nUse --bypass-driver to bypass {name} and perform the operation anyways"
+    )
+}
+
+/// The registered update driver: (name, unit).
+pub(crate) fn read_driver() -> Option<(String, String)> {
+    crate::deployment::driver::read(&connection::runtime_dir()).map(|d| (d.name, d.unit))
+}
+
+/// Package layering arrives in a later phase: refuse instead of ignoring.
+pub(crate) fn refuse_packages(install: &[String], uninstall: &[String]) -> Result<()> {
+    if !install.is_empty() || !uninstall.is_empty() {
+        bail!("--install/--uninstall: package layering is not supported yet by this rpm-ostree");
+    }
+    Ok(())
+}

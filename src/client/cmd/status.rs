@@ -1,0 +1,202 @@
+//! `rpm-ostree status`: the deployments, the transaction, the update policy and
+//! the cached update, as text (§9.3) or JSON (§9.4).
+
+use anyhow::{Context as _, Result, anyhow};
+use glib::Variant;
+use serde_json::{Map, Value};
+
+use super::{Context, read_driver, unit_state};
+use crate::client::Exit;
+use crate::client::cli::StatusArgs;
+use crate::client::connection::{self, Client};
+use crate::client::json::to_json;
+use crate::client::status_text::{self, Dict, StatusInput};
+use crate::names;
+
+fn dict_of(v: Option<&Variant>) -> Dict {
+    v.and_then(|v| v.get::<Dict>()).unwrap_or_default()
+}
+
+/// Title and initiator of the active transaction, read from its peer socket
+/// (the daemon may be between two states: try a few times).
+fn transaction_info(address: &str) -> Result<(String, String)> {
+    let mut last_err = None;
+    for attempt in 0..5 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        match gio::DBusConnection::for_address_sync(
+            address,
+            gio::DBusConnectionFlags::AUTHENTICATION_CLIENT,
+            None,
+            gio::Cancellable::NONE,
+        ) {
+            Ok(peer) => {
+                let get = |prop: &str| -> String {
+                    use glib::prelude::*;
+                    peer.call_sync(
+                        None,
+                        "/",
+                        names::IFACE_PROPERTIES,
+                        "Get",
+                        Some(&(names::IFACE_TRANSACTION, prop).to_variant()),
+                        None,
+                        gio::DBusCallFlags::NONE,
+                        -1,
+                        gio::Cancellable::NONE,
+                    )
+                    .ok()
+                    .and_then(|v| v.child_value(0).as_variant())
+                    .and_then(|v| v.str().map(String::from))
+                    .unwrap_or_default()
+                };
+                let info = (get("Title"), get("InitiatingClientDescription"));
+                let _ = peer.close_sync(gio::Cancellable::NONE);
+                return Ok(info);
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(anyhow!(
+        "Connecting to the active transaction: {}",
+        last_err
+            .map(|e| connection::clean_error(&e))
+            .unwrap_or_default()
+    ))
+}
+
+fn timer_state(client: &Client) -> String {
+    match unit_state(&client.bus, "rpm-ostreed-automatic.timer").as_deref() {
+        None => "rpm-ostreed-automatic.timer: unknown state".into(),
+        Some("active") => "rpm-ostreed-automatic.timer: no runs since boot".into(),
+        Some(_) => "rpm-ostreed-automatic.timer: inactive".into(),
+    }
+}
+
+fn json_output(
+    deployments: &[Dict],
+    booted_only: bool,
+    transaction: &Variant,
+    cached: &Dict,
+) -> Value {
+    let deps: Vec<Value> = deployments
+        .iter()
+        .filter(|d| {
+            !booted_only
+                || d.get("booted")
+                    .and_then(|v| v.get::<bool>())
+                    .unwrap_or(false)
+        })
+        .map(|d| to_json(&glib::prelude::ToVariant::to_variant(d)))
+        .collect();
+    let txn = match transaction.get::<(String, String, String)>() {
+        Some((m, s, p)) if !m.is_empty() => Value::Array(vec![m.into(), s.into(), p.into()]),
+        _ => Value::Null,
+    };
+    let cached = if cached.is_empty() {
+        Value::Null
+    } else {
+        to_json(&glib::prelude::ToVariant::to_variant(cached))
+    };
+    let driver = match read_driver() {
+        Some((name, unit)) => {
+            let mut m = Map::new();
+            m.insert("driver-name".into(), name.into());
+            m.insert("driver-sd-unit".into(), unit.into());
+            Value::Object(m)
+        }
+        None => Value::Null,
+    };
+    let mut top = Map::new();
+    top.insert("deployments".into(), Value::Array(deps));
+    top.insert("transaction".into(), txn);
+    top.insert("cached-update".into(), cached);
+    top.insert("update-driver".into(), driver);
+    Value::Object(top)
+}
+
+pub(crate) fn run(args: StatusArgs, _ctx: &Context) -> Result<Exit> {
+    let client = connection::connect(&args.daemon, None)?;
+    let sys = client.sysroot_props()?;
+    let os = client.os_props()?;
+    let deployments: Vec<Dict> = sys
+        .get("Deployments")
+        .and_then(|v| v.get::<Vec<Dict>>())
+        .unwrap_or_default();
+    let cached = dict_of(os.get("CachedUpdate"));
+    let transaction = sys
+        .get("ActiveTransaction")
+        .cloned()
+        .unwrap_or_else(|| glib::prelude::ToVariant::to_variant(&("", "", "")));
+    let pending = {
+        let id = |k: &str| {
+            dict_of(os.get(k))
+                .get("id")
+                .and_then(|v| v.str().map(String::from))
+        };
+        let (default, booted) = (id("DefaultDeployment"), id("BootedDeployment"));
+        default.is_some() && default != booted
+    };
+    let exit = if args.pending_exit_77 && pending {
+        Exit::Unchanged
+    } else {
+        Exit::Ok
+    };
+    if args.json || args.jsonpath.is_some() {
+        let value = json_output(&deployments, args.booted, &transaction, &cached);
+        let out = match &args.jsonpath {
+            Some(expr) => {
+                let path = serde_json_path::JsonPath::parse(expr)
+                    .map_err(|e| anyhow!("Invalid JSONPath expression '{expr}': {e}"))?;
+                let found: Vec<Value> = path.query(&value).all().into_iter().cloned().collect();
+                Value::Array(found)
+            }
+            None => value,
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).context("Serializing JSON")?
+        );
+        return Ok(exit);
+    }
+    let address = sys
+        .get("ActiveTransactionPath")
+        .and_then(|v| v.str().map(String::from))
+        .unwrap_or_default();
+    let transaction = if address.is_empty() {
+        None
+    } else {
+        Some(transaction_info(&address)?)
+    };
+    let policy = sys
+        .get("AutomaticUpdatePolicy")
+        .and_then(|v| v.str().map(String::from))
+        .unwrap_or_else(|| "none".into());
+    let driver = read_driver().map(|(name, unit)| {
+        let state = unit_state(&client.bus, &unit).unwrap_or_else(|| "unknown".into());
+        (name, unit, state)
+    });
+    let timer = if policy != "none" && driver.is_none() {
+        timer_state(&client)
+    } else {
+        String::new()
+    };
+    use std::io::IsTerminal;
+    let input = StatusInput {
+        deployments,
+        policy,
+        timer_state: timer,
+        driver,
+        busy: !address.is_empty(),
+        transaction,
+        cached_update: (!cached.is_empty()).then_some(cached),
+        default_checksum: dict_of(os.get("DefaultDeployment"))
+            .get("checksum")
+            .and_then(|v| v.str().map(String::from)),
+        verbose: args.verbose,
+        booted_only: args.booted,
+        color: std::io::stdout().is_terminal(),
+    };
+    print!("{}", status_text::render(&input));
+    Ok(exit)
+}
