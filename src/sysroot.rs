@@ -30,6 +30,24 @@ fn booted_path(daemon: &Daemon) -> ObjectPath {
     object_path(&p)
 }
 
+/// What `GetOS("")` answers: the booted OS, or on an offline sysroot the OS of
+/// the default deployment (decision 6), or `/` when there is none.
+fn default_os_path(daemon: &Daemon) -> ObjectPath {
+    let view = daemon.view.borrow();
+    let name = view.status.booted_osname.clone().or_else(|| {
+        view.status
+            .deployments
+            .first()
+            .and_then(|d| d.get("osname"))
+            .and_then(|v| v.str().map(String::from))
+    });
+    let p = name
+        .as_deref()
+        .and_then(names::os_object_path)
+        .unwrap_or_else(|| "/".into());
+    object_path(&p)
+}
+
 fn properties(daemon: &Daemon) -> Props {
     let mut p = Props::new();
     p.insert("Booted".into(), booted_path(daemon).to_variant());
@@ -113,7 +131,7 @@ fn dispatch(daemon: &Rc<Daemon>, call: MethodCall) {
 fn get_os(daemon: &Rc<Daemon>, call: MethodCall) {
     let (name,): (String,) = call.params.get().unwrap_or_default();
     let result = if name.is_empty() {
-        Ok(booted_path(daemon))
+        Ok(default_os_path(daemon))
     } else {
         let known = daemon.view.borrow().status.oses.contains_key(&name);
         match names::os_object_path(&name) {

@@ -79,26 +79,33 @@ pub(crate) fn run(bus: Option<&gio::DBusConnection>, address: &str, quiet: bool)
         }
     };
 
+    // A proxy, not signal_subscribe: signals on a peer connection carry no
+    // sender, which gio-rs's signal_subscribe cannot represent.
+    let proxy = gio::DBusProxy::new_sync(
+        &peer,
+        gio::DBusProxyFlags::DO_NOT_AUTO_START,
+        None,
+        None,
+        "/",
+        names::IFACE_TRANSACTION,
+        gio::Cancellable::NONE,
+    )
+    .map_err(|e| anyhow!("Connecting to transaction {address}: {}", clean_error(&e)))?;
     let sub = {
         let renderer = renderer.clone();
         let finish = finish.clone();
-        peer.signal_subscribe(
-            None,
-            Some(names::IFACE_TRANSACTION),
-            None,
-            Some("/"),
-            None,
-            gio::DBusSignalFlags::NONE,
-            move |_, _, _, _, name, args| {
-                if name == "Finished" {
-                    let ok = args.child_value(0).get::<bool>().unwrap_or(false);
-                    let msg = args.child_value(1).str().unwrap_or_default().to_string();
-                    finish(if ok { Ok(()) } else { Err(msg) });
-                } else {
-                    render_signal(&mut renderer.borrow_mut(), name, &args);
-                }
-            },
-        )
+        let handler = glib::thread_guard::ThreadGuard::new(move |name: &str, args: &Variant| {
+            if name == "Finished" {
+                let ok = args.child_value(0).get::<bool>().unwrap_or(false);
+                let msg = args.child_value(1).str().unwrap_or_default().to_string();
+                finish(if ok { Ok(()) } else { Err(msg) });
+            } else {
+                render_signal(&mut renderer.borrow_mut(), name, args);
+            }
+        });
+        proxy.connect_g_signal(None, move |_, _, name, args| {
+            (handler.get_ref())(name, args)
+        })
     };
     let owner_sub = bus.and_then(|bus| {
         let owner = name_owner(bus)?;
@@ -146,13 +153,9 @@ pub(crate) fn run(bus: Option<&gio::DBusConnection>, address: &str, quiet: bool)
         })
     };
 
-    let started = peer
+    let started = proxy
         .call_sync(
-            None,
-            "/",
-            names::IFACE_TRANSACTION,
             "Start",
-            None,
             None,
             gio::DBusCallFlags::NONE,
             LONG_TIMEOUT_MS,
@@ -160,20 +163,8 @@ pub(crate) fn run(bus: Option<&gio::DBusConnection>, address: &str, quiet: bool)
         )
         .map_err(|e| anyhow!("{}", clean_error(&e)))?;
     if started.child_value(0).get::<bool>() == Some(false) {
-        let title = peer
-            .call_sync(
-                None,
-                "/",
-                names::IFACE_PROPERTIES,
-                "Get",
-                Some(&(names::IFACE_TRANSACTION, "Title").to_variant()),
-                None,
-                gio::DBusCallFlags::NONE,
-                -1,
-                gio::Cancellable::NONE,
-            )
-            .ok()
-            .and_then(|v| v.child_value(0).as_variant())
+        let title = proxy
+            .cached_property("Title")
             .and_then(|v| v.str().map(String::from))
             .unwrap_or_default();
         renderer
@@ -190,7 +181,7 @@ pub(crate) fn run(bus: Option<&gio::DBusConnection>, address: &str, quiet: bool)
         peer.disconnect(closed);
     }
     sigint.remove();
-    peer.signal_unsubscribe(sub);
+    proxy.disconnect(sub);
     if let (Some(bus), Some(id)) = (bus, owner_sub) {
         bus.signal_unsubscribe(id);
     }

@@ -38,7 +38,7 @@ pub(crate) fn run(a: DeployArgs, ctx: &Context) -> Result<Exit> {
         .flag("lock-finalization", a.lock_finalization)
         .set("initiating-command-line", ctx.cmdline.as_str())
         .set_opt("register-driver", a.register_driver.as_deref());
-    let args = (revision.as_str(), opts.variant()).to_variant();
+    let args = (revision.as_str(), opts).to_variant();
     deployment_transaction(
         &client,
         ctx,

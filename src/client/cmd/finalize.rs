@@ -21,11 +21,6 @@ pub(crate) fn run(a: FinalizeArgs, ctx: &Context) -> Result<Exit> {
         .flag("allow-missing-checksum", a.allow_missing_checksum)
         .flag("allow-unlocked", a.allow_unlocked)
         .set("initiating-command-line", ctx.cmdline.as_str());
-    simple_transaction(
-        &client,
-        ctx,
-        "FinalizeDeployment",
-        &(opts.variant(),).to_variant(),
-    )?;
+    simple_transaction(&client, ctx, "FinalizeDeployment", &(opts,).to_variant())?;
     Ok(Exit::Ok)
 }

@@ -55,7 +55,7 @@ pub(crate) fn run(a: InitramfsArgs, ctx: &Context) -> Result<Exit> {
         .flag("reboot", a.reboot)
         .flag("lock-finalization", a.lock_finalization)
         .set("initiating-command-line", ctx.cmdline.as_str());
-    let args = (a.enable, a.args.clone(), opts.variant()).to_variant();
+    let args = (a.enable, a.args.clone(), opts).to_variant();
     let exit = deployment_transaction(
         &client,
         ctx,
@@ -104,7 +104,7 @@ pub(crate) fn run_etc(a: InitramfsEtcArgs, ctx: &Context) -> Result<Exit> {
         a.untrack.clone(),
         a.untrack_all,
         a.force_sync,
-        opts.variant(),
+        opts,
     )
         .to_variant();
     deployment_transaction(

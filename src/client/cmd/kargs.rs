@@ -64,7 +64,7 @@ pub(crate) fn run(a: KargsArgs, ctx: &Context) -> Result<Exit> {
         a.append.clone(),
         a.replace.clone(),
         a.delete.clone(),
-        opts.variant(),
+        opts,
     )
         .to_variant();
     deployment_transaction(

@@ -72,7 +72,17 @@ impl Opts {
             None => self,
         }
     }
-    pub(crate) fn variant(&self) -> Variant {
+}
+
+// An options dictionary is an `a{sv}`, also inside argument tuples.
+impl glib::variant::StaticVariantType for Opts {
+    fn static_variant_type() -> std::borrow::Cow<'static, glib::VariantTy> {
+        std::borrow::Cow::Borrowed(glib::VariantTy::VARDICT)
+    }
+}
+
+impl ToVariant for Opts {
+    fn to_variant(&self) -> Variant {
         self.0.to_variant()
     }
 }

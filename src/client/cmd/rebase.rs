@@ -48,7 +48,7 @@ pub(crate) fn run(a: RebaseArgs, ctx: &Context) -> Result<Exit> {
         .set("initiating-command-line", ctx.cmdline.as_str())
         .set_opt("custom-origin", custom)
         .set_opt("revision", a.revision.clone());
-    let args = (opts.variant(), refspec.as_str(), Vec::<String>::new()).to_variant();
+    let args = (opts, refspec.as_str(), Vec::<String>::new()).to_variant();
     deployment_transaction(
         &client,
         ctx,

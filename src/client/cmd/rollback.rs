@@ -15,7 +15,7 @@ pub(crate) fn run(a: RollbackArgs, ctx: &Context) -> Result<Exit> {
         &client,
         ctx,
         "Rollback",
-        &(opts.variant(),).to_variant(),
+        &(opts,).to_variant(),
         Outcome {
             reboot: a.reboot,
             dry_run: false,

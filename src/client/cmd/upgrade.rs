@@ -45,7 +45,7 @@ pub(crate) fn run(a: UpgradeArgs, ctx: &Context) -> Result<Exit> {
                 "Note: --check and --preview may be unreliable.  See https://github.com/coreos/rpm-ostree/issues/1579"
             );
         }
-        let reply = client.os_call("AutomaticUpdateTrigger", &(opts.variant(),).to_variant())?;
+        let reply = client.os_call("AutomaticUpdateTrigger", &(opts,).to_variant())?;
         let (enabled, address): (bool, String) = reply.get().unwrap_or_default();
         if !enabled {
             println!("Automatic updates are not enabled; exiting...");
@@ -85,7 +85,7 @@ pub(crate) fn run(a: UpgradeArgs, ctx: &Context) -> Result<Exit> {
         &client,
         ctx,
         "Upgrade",
-        &(opts.variant(),).to_variant(),
+        &(opts,).to_variant(),
         Outcome {
             reboot: a.reboot,
             dry_run: false,
