@@ -258,6 +258,9 @@ impl DeployCall {
             }
         }
         let refspec = m.string("set-refspec");
+        if let Some(r) = &refspec {
+            check_refspec(r)?;
+        }
         let revision = m.string("set-revision");
         if o.flag("skip-purge") && refspec.is_none() {
             return fail("Can't specify skip-purge if not setting a new refspec");
@@ -333,6 +336,27 @@ impl DeployCall {
         deploy.title = title(&deploy);
         Ok(deploy)
     }
+}
+
+/// Refuses malformed rebase targets at call time (`InvalidRefspec`).
+fn check_refspec(r: &str) -> Result<(), BusError> {
+    use crate::deployment::refspec::{Refspec, is_checksum};
+    let r = r.strip_prefix("ostree://").unwrap_or(r);
+    if r.is_empty() {
+        return Err(BusError::invalid_refspec("Refspec is empty"));
+    }
+    if is_checksum(r) || matches!(Refspec::parse(r), Refspec::Container(_)) {
+        return Ok(());
+    }
+    // `remote:` (switch remote) and `:ref` (local ref) are partial forms.
+    let full = match (r.strip_suffix(':'), r.strip_prefix(':')) {
+        (Some(remote), _) => format!("{remote}:placeholder"),
+        (_, Some(branch)) => branch.to_string(),
+        _ => r.to_string(),
+    };
+    ostree::parse_refspec(&full)
+        .map(|_| ())
+        .map_err(|e| BusError::invalid_refspec(e.message()))
 }
 
 /// What building a deploy request needs from the daemon.

@@ -7,19 +7,21 @@ use std::rc::Rc;
 
 use crate::authz::{self, Access};
 use crate::bus::{MethodCall, Props};
-use crate::config::UpdatePolicy;
-use crate::deploy_request::{BuildEnv, DeployCall};
 use crate::deployment::Dict;
 use crate::deployment::cached_update;
 use crate::error::{BusError, reply_error};
 use crate::names;
-use crate::options::{self, OptionSpec};
 use crate::state::Daemon;
 use crate::transaction::kinds::Kind;
-use crate::transaction::kinds::cleanup::Cleanup;
-use crate::transaction::kinds::finalize::Finalize;
-use crate::transaction::kinds::rollback::Rollback;
 use crate::transaction::{Manager, TxnRequest};
+
+mod bootconfig;
+mod deploy;
+mod maintenance;
+
+use bootconfig::{get_deployment_boot_config, initramfs_etc, kernel_args, set_initramfs_state};
+use deploy::{automatic_update_trigger, deploy_family};
+use maintenance::{cleanup, clear_rollback_target, finalize_deployment, rollback};
 
 fn properties(daemon: &Daemon, osname: &str) -> Props {
     let view = daemon.view.borrow();
@@ -119,10 +121,10 @@ const OS_METHODS: &[(&str, Access, Handler)] = &[
     ("GetCachedRebaseRpmDiff", Access::Actions(&["repo-refresh"]), later),
     ("DownloadRebaseRpmDiff", Access::Actions(&["repo-refresh"]), later),
     ("PkgChange", Access::Actions(&["install-uninstall-packages"]), later),
-    ("SetInitramfsState", Access::Actions(&["bootconfig"]), later),
-    ("InitramfsEtc", Access::Actions(&["bootconfig"]), later),
-    ("KernelArgs", Access::Actions(&["bootconfig"]), later),
-    ("GetDeploymentBootConfig", Access::Anyone, later),
+    ("SetInitramfsState", Access::Actions(&["bootconfig"]), set_initramfs_state),
+    ("InitramfsEtc", Access::Actions(&["bootconfig"]), initramfs_etc),
+    ("KernelArgs", Access::Actions(&["bootconfig"]), kernel_args),
+    ("GetDeploymentBootConfig", Access::Anyone, get_deployment_boot_config),
     ("Cleanup", Access::Actions(&["cleanup"]), cleanup),
     ("RefreshMd", Access::Actions(&["repo-refresh"]), later),
     ("ModifyYumRepo", Access::Actions(&["repo-modify"]), later),
@@ -171,7 +173,7 @@ fn later(daemon: &Rc<Daemon>, _osname: &str, call: MethodCall, access: Access) {
 }
 
 /// Creates (or joins) the transaction for `call`; returns its address.
-fn create_transaction(
+pub(crate) fn create_transaction(
     daemon: &Rc<Daemon>,
     call: &MethodCall,
     uid: Option<u32>,
@@ -191,7 +193,7 @@ fn create_transaction(
 }
 
 /// Replies with the address of a new (or joined) transaction for `call`.
-fn start_transaction(
+pub(crate) fn start_transaction(
     daemon: &Rc<Daemon>,
     call: MethodCall,
     uid: Option<u32>,
@@ -202,164 +204,6 @@ fn start_transaction(
         Ok(address) => call.invocation.return_value(Some(&(address,).to_variant())),
         Err(e) => reply_error(call.invocation, e),
     }
-}
-
-/// The systemd unit of a caller: from its registration, else looked up by pid.
-async fn caller_unit(daemon: &Rc<Daemon>, sender: &str) -> Option<String> {
-    if let Some(unit) = daemon
-        .clients
-        .borrow()
-        .get(sender)
-        .and_then(|c| c.unit.clone())
-    {
-        return Some(unit);
-    }
-    let conn = daemon.store.connection().clone();
-    let pid = crate::sysroot::bus_u32(&conn, "GetConnectionUnixProcessID", sender).await?;
-    crate::clients::unit_for_pid(pid)
-}
-
-/// The environment a deploy request is built in, for `sender`.
-async fn build_env(daemon: &Rc<Daemon>, sender: &str, policy: UpdatePolicy) -> BuildEnv {
-    let agent = daemon
-        .clients
-        .borrow()
-        .get(sender)
-        .and_then(|c| c.agent_id().map(String::from));
-    BuildEnv {
-        runtime_dir: daemon.hooks.runtime_dir.clone(),
-        stall_timeout: daemon.hooks.pull_stall_timeout,
-        policy,
-        agent,
-        caller_unit: caller_unit(daemon, sender).await,
-    }
-}
-
-/// `Upgrade`, `Deploy`, `Rebase`, `UpdateDeployment`.
-fn deploy_family(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, _access: Access) {
-    let dc = match DeployCall::parse(&call.method, &call.params) {
-        Ok(d) => d,
-        Err(e) => return reply_error(call.invocation, e),
-    };
-    let osname = osname.to_string();
-    let needed = dc.needed();
-    authz::authorize(daemon, call, needed, move |d, call, uid| {
-        let d = d.clone();
-        glib::MainContext::default().spawn_local(async move {
-            let env = build_env(&d, &call.sender, UpdatePolicy::None).await;
-            match dc.build(&osname, &env) {
-                Ok(kind) => {
-                    start_transaction(&d, call, uid, "new-deployment".into(), Box::new(kind))
-                }
-                Err(e) => reply_error(call.invocation, e),
-            }
-        });
-    });
-}
-
-fn automatic_update_trigger(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
-    let dc = match DeployCall::parse(&call.method, &call.params) {
-        Ok(d) => d,
-        Err(e) => return reply_error(call.invocation, e),
-    };
-    let osname = osname.to_string();
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        let booted = d.view.borrow().status.booted_osname.clone();
-        if booted.as_deref() != Some(osname.as_str()) {
-            let err = BusError::failed(format!(
-                "Cannot trigger auto-update for offline OS '{osname}'"
-            ));
-            return reply_error(call.invocation, err);
-        }
-        let policy = dc.mode.unwrap_or(d.config.borrow().automatic_update_policy);
-        if policy == UpdatePolicy::None {
-            return call
-                .invocation
-                .return_value(Some(&(false, "").to_variant()));
-        }
-        let d = d.clone();
-        glib::MainContext::default().spawn_local(async move {
-            let env = build_env(&d, &call.sender, policy).await;
-            let result = dc.build(&osname, &env).and_then(|kind| {
-                create_transaction(&d, &call, uid, "new-deployment".into(), Box::new(kind))
-            });
-            match result {
-                Ok(address) => call
-                    .invocation
-                    .return_value(Some(&(true, address).to_variant())),
-                Err(e) => reply_error(call.invocation, e),
-            }
-        });
-    });
-}
-
-const FINALIZE_OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("checksum", "s"),
-    OptionSpec::new("allow-missing-checksum", "b"),
-    OptionSpec::new("allow-unlocked", "b"),
-    OptionSpec::new("initiating-command-line", "s"),
-];
-
-fn finalize_deployment(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
-    let opts = match options::parse_single(&call.params, FINALIZE_OPTIONS, &call.method) {
-        Ok(o) => o,
-        Err(e) => return reply_error(call.invocation, e),
-    };
-    let kind = Finalize {
-        osname: osname.to_string(),
-        checksum: opts.string("checksum"),
-        allow_missing_checksum: opts.flag("allow-missing-checksum"),
-        allow_unlocked: opts.flag("allow-unlocked"),
-    };
-    let title = opts
-        .string("initiating-command-line")
-        .unwrap_or_else(|| "finalize-deployment".into());
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        start_transaction(d, call, uid, title, Box::new(kind))
-    });
-}
-
-const REBOOT_ONLY: &[OptionSpec] = &[OptionSpec::new("reboot", "b")];
-
-fn rollback(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
-    let opts = match options::parse_single(&call.params, REBOOT_ONLY, &call.method) {
-        Ok(o) => o,
-        Err(e) => return reply_error(call.invocation, e),
-    };
-    let osname = osname.to_string();
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        let kind = Rollback {
-            osname,
-            reboot: opts.flag("reboot"),
-        };
-        start_transaction(d, call, uid, "rollback".into(), Box::new(kind))
-    });
-}
-
-fn clear_rollback_target(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
-    // The reboot option is accepted and, as upstream, ignored.
-    if let Err(e) = options::parse_single(&call.params, REBOOT_ONLY, &call.method) {
-        return reply_error(call.invocation, e);
-    }
-    let kind = Cleanup {
-        osname: osname.to_string(),
-        rollback: true,
-        ..Default::default()
-    };
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        start_transaction(d, call, uid, "clear-rollback".into(), Box::new(kind))
-    });
-}
-
-fn cleanup(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
-    let (elements,): (Vec<String>,) = call.params.get().unwrap_or_default();
-    let kind = match Cleanup::from_elements(osname, &elements) {
-        Ok(k) => k,
-        Err(msg) => return reply_error(call.invocation, BusError::failed(msg)),
-    };
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        start_transaction(d, call, uid, "cleanup".into(), Box::new(kind))
-    });
 }
 
 const COW: &str = "\n ________\n< moo!!! >\n --------\n        \\   ^__^\n         \\  (oo)\\_______\n            (__)\\       )\\/\\\n";

@@ -204,6 +204,17 @@ fn conflicts_and_refusals() {
         ),
         "Non-local replacement overrides not implemented yet"
     );
+    let bad = update(&[("set-refspec", "remote:bad ref".to_variant())], &[])
+        .build("testos", &env())
+        .unwrap_err();
+    assert!(
+        matches!(bad, BusError::Named(n, _) if n == crate::error::RPMOSTREED_ERROR_INVALID_REFSPEC)
+    );
+    for ok in ["otherremote:", ":local/ref", "ostree://r:b/c"] {
+        update(&[("set-refspec", ok.to_variant())], &[])
+            .build("testos", &env())
+            .unwrap();
+    }
     // Empty package lists are not requests.
     update(
         &[("install-packages", Vec::<String>::new().to_variant())],

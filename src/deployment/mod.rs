@@ -2,6 +2,7 @@
 //! deployment status dictionaries, signature verification.
 
 pub(crate) mod cached_update;
+pub(crate) mod cpio;
 pub(crate) mod driver;
 pub(crate) mod origin;
 pub(crate) mod refspec;

@@ -18,13 +18,6 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
-    /// A fresh origin tracking `refspec`.
-    pub(crate) fn for_refspec(refspec: &str) -> Self {
-        let kf = glib::KeyFile::new();
-        kf.set_string(G_ORIGIN, "refspec", refspec);
-        Self { kf }
-    }
-
     pub(crate) fn from_keyfile(kf: &glib::KeyFile) -> Self {
         // Copy: libostree's keyfile belongs to the deployment object.
         Self::parse(&kf.to_data()).unwrap_or_else(|_| Self {
@@ -250,7 +243,7 @@ mod tests {
         assert_eq!(o.refspec().unwrap(), "a:b");
         o.set_refspec("c:d");
         assert!(o.to_data().contains("baserefspec=c:d"));
-        let fresh = Origin::for_refspec("r:x");
+        let fresh = Origin::parse("[origin]\nrefspec=r:x\n").unwrap();
         assert_eq!(fresh.refspec().unwrap(), "r:x");
         assert!(!fresh.has_initramfs_config());
         assert!(fresh.custom_origin().is_none());

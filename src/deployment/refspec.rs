@@ -54,13 +54,6 @@ impl Refspec {
             },
         }
     }
-
-    pub(crate) fn remote(&self) -> Option<&str> {
-        match self {
-            Self::Ref { remote, .. } => remote.as_deref(),
-            _ => None,
-        }
-    }
 }
 
 impl std::fmt::Display for Refspec {
@@ -94,8 +87,13 @@ mod tests {
                 branch: "os/x".into()
             }
         );
-        assert_eq!(Refspec::parse("r:os/x").remote(), Some("r"));
-        assert_eq!(Refspec::parse("os/x").remote(), None);
+        assert_eq!(
+            Refspec::parse("os/x"),
+            Refspec::Ref {
+                remote: None,
+                branch: "os/x".into()
+            }
+        );
         assert_eq!(Refspec::parse(":os/x").to_string(), "os/x");
         assert!(matches!(
             Refspec::parse("ostree-unverified-registry:quay.io/a/b:latest"),

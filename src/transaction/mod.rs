@@ -2,7 +2,9 @@
 //! calls, BUSY for others, the start timeout, Start/Cancel from peers, the
 //! worker's events turned into signals, `Finished`, and teardown.
 
+pub(crate) mod initramfs;
 pub(crate) mod kinds;
+pub(crate) mod new_deployment;
 pub(crate) mod progress;
 pub(crate) mod pull;
 pub(crate) mod server;
@@ -284,10 +286,6 @@ impl Transaction {
 
     pub(crate) fn title(&self) -> String {
         self.title.borrow().clone()
-    }
-
-    pub(crate) fn address(&self) -> &str {
-        &self.address
     }
 
     fn server(&self) -> Option<Rc<PeerServer>> {

@@ -13,7 +13,7 @@ use crate::deployment::refspec::Refspec;
 use crate::deployment::revision::{Revision, check_on_branch, resolve_rebase, resolve_version};
 use crate::deployment::status::commit_info;
 use crate::deployment::{Dict, cached_update, driver, signatures};
-use crate::names;
+use crate::transaction::new_deployment::{self, NewDeployment, merge_and_origin};
 use crate::transaction::pull::{PullSpec, pull};
 use crate::transaction::worker::WorkerContext;
 
@@ -88,13 +88,7 @@ impl super::Kind for Deploy {
 
     fn execute(&self, ctx: &WorkerContext) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
-        let merge = sysroot
-            .merge_deployment(Some(&self.osname))
-            .ok_or_else(|| anyhow!("No deployments found for os {}", self.osname))?;
-        let origin = merge
-            .origin()
-            .map(|kf| Origin::from_keyfile(&kf))
-            .ok_or_else(|| anyhow!("Deployment {} has no origin", merge.csum()))?;
+        let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
         if origin.has_package_requests() {
             bail!("{LAYERING_UNSUPPORTED}; the deployment has layered packages or overrides");
         }
@@ -142,7 +136,17 @@ impl super::Kind for Deploy {
             return Ok(Outcome::default());
         }
         ctx.check_cancelled()?;
-        let new = self.write_deployment(ctx, &plan, &merge)?;
+        let new = new_deployment::write(
+            ctx,
+            &NewDeployment {
+                osname: &self.osname,
+                commit: &plan.csum,
+                origin: &plan.origin,
+                merge: &merge,
+                kargs: None,
+                lock_finalization: self.flags.lock_finalization,
+            },
+        )?;
         if let Some(old) = &plan.old_ref_to_purge {
             let (remote, branch) = split_ref(old);
             repo.set_ref_immediate(remote.as_deref(), &branch, None, Some(&ctx.cancellable))
@@ -340,50 +344,6 @@ impl Deploy {
         }
     }
 
-    /// Stages the deployment on a booted system, writes it directly otherwise.
-    fn write_deployment(
-        &self,
-        ctx: &WorkerContext,
-        plan: &Plan,
-        merge: &ostree::Deployment,
-    ) -> Result<ostree::Deployment> {
-        let sysroot = &ctx.sysroot;
-        let kf = plan.origin.keyfile();
-        let opts = ostree::SysrootDeployTreeOpts::default();
-        let booted = ctx.is_root() && sysroot.booted_deployment().is_some();
-        ctx.progress.task_begin("Staging deployment");
-        let new = if booted {
-            set_finalization_lock(self.flags.lock_finalization)?;
-            sysroot.stage_tree_with_options(
-                Some(&self.osname),
-                &plan.csum,
-                Some(kf),
-                Some(merge),
-                &opts,
-                Some(&ctx.cancellable),
-            )?
-        } else {
-            let new = sysroot.deploy_tree_with_options(
-                Some(&self.osname),
-                &plan.csum,
-                Some(kf),
-                Some(merge),
-                Some(&opts),
-                Some(&ctx.cancellable),
-            )?;
-            sysroot.simple_write_deployment(
-                Some(&self.osname),
-                &new,
-                Some(merge),
-                ostree::SysrootSimpleWriteDeploymentFlags::NO_CLEAN,
-                Some(&ctx.cancellable),
-            )?;
-            new
-        };
-        ctx.progress.task_end("done");
-        Ok(new)
-    }
-
     /// Writes (or clears) the cached update against the booted deployment.
     fn record_cached_update(&self, ctx: &WorkerContext, plan: &Plan) -> Result<()> {
         let Some(booted) = ctx.sysroot.booted_deployment().filter(|_| ctx.is_root()) else {
@@ -481,22 +441,4 @@ fn still_used(sysroot: &ostree::Sysroot, refspec: &str, merge: &ostree::Deployme
                 .as_deref()
                 == Some(refspec)
     })
-}
-
-/// Creates or removes libostree's finalization lock for the staged deployment.
-fn set_finalization_lock(locked: bool) -> Result<()> {
-    let path = std::path::Path::new(names::STAGED_LOCKED_PATH);
-    if locked {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, b"").with_context(|| format!("Writing {}", path.display()))
-    } else {
-        match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(e).with_context(|| format!("Removing {}", path.display()))
-            }
-            _ => Ok(()),
-        }
-    }
 }

@@ -9,6 +9,8 @@ use super::worker::WorkerContext;
 pub(crate) mod cleanup;
 pub(crate) mod deploy;
 pub(crate) mod finalize;
+pub(crate) mod initramfs;
+pub(crate) mod kargs;
 pub(crate) mod rollback;
 
 /// How a successful transaction ended.

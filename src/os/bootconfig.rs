@@ -1,0 +1,182 @@
+//! OS methods about booting: `GetDeploymentBootConfig`, `KernelArgs`,
+//! `SetInitramfsState`, `InitramfsEtc`.
+
+use glib::prelude::*;
+use std::rc::Rc;
+
+use super::start_transaction;
+use crate::authz::{self, Access};
+use crate::bus::MethodCall;
+use crate::deployment::Dict;
+use crate::error::{BusError, reply, reply_error};
+use crate::options::{self, OptionSpec, Options};
+use crate::state::Daemon;
+use crate::transaction::kinds::initramfs::{InitramfsEtc, InitramfsState, check_etc_paths};
+use crate::transaction::kinds::kargs::KernelArgs;
+
+/// Options of every boot configuration change.
+const BOOT_OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("reboot", "b"),
+    OptionSpec::new("lock-finalization", "b"),
+    OptionSpec::new("initiating-command-line", "s"),
+];
+
+const KARGS_OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("reboot", "b"),
+    OptionSpec::new("lock-finalization", "b"),
+    OptionSpec::new("initiating-command-line", "s"),
+    OptionSpec::new("append-if-missing", "as"),
+    OptionSpec::new("delete-if-present", "as"),
+    OptionSpec::new("final-kernel-args", "s"),
+];
+
+fn title(opts: &Options, default: &str) -> String {
+    opts.string("initiating-command-line")
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// The boot entry of a deployment: an index into `Deployments`, or `""` for the
+/// merge deployment (the pending one with `is_pending`).
+pub(super) fn get_deployment_boot_config(
+    daemon: &Rc<Daemon>,
+    osname: &str,
+    call: MethodCall,
+    _access: Access,
+) {
+    let (deployid, is_pending): (String, bool) = call.params.get().unwrap_or_default();
+    let result = boot_config(daemon, osname, &deployid, is_pending);
+    reply(call.invocation, result.map(|d| (d,).to_variant()))
+}
+
+fn boot_config(
+    daemon: &Daemon,
+    osname: &str,
+    deployid: &str,
+    is_pending: bool,
+) -> Result<Dict, BusError> {
+    let view = daemon.view.borrow();
+    let sysroot = &view.sysroot;
+    let deployment = if deployid.is_empty() {
+        let found = if is_pending {
+            sysroot
+                .deployments()
+                .into_iter()
+                .find(|d| d.osname() == osname)
+        } else {
+            sysroot.merge_deployment(Some(osname))
+        };
+        found.ok_or_else(|| BusError::failed(format!("No deployments found for os {osname}")))?
+    } else {
+        let index: usize = deployid.parse().map_err(|_| {
+            BusError::rpmostreed_failed(format!(
+                "Invalid deployment index {deployid}, must be a number and >= 0"
+            ))
+        })?;
+        let all = sysroot.deployments();
+        let len = all.len();
+        all.into_iter().nth(index).ok_or_else(|| {
+            BusError::rpmostreed_failed(format!(
+                "Out of range deployment index {index}, expected < {len}"
+            ))
+        })?
+    };
+    let mut d = Dict::new();
+    let staged = deployment.is_staged();
+    d.insert("staged".into(), staged.to_variant());
+    if let Some(bc) = deployment.bootconfig() {
+        let keys: &[&str] = if staged {
+            &["options"]
+        } else {
+            &["title", "linux", "initrd", "options", "version"]
+        };
+        for k in keys {
+            if let Some(v) = bc.get(k) {
+                d.insert(k.to_string(), v.as_str().to_variant());
+            }
+        }
+    }
+    Ok(d)
+}
+
+pub(super) fn kernel_args(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+    type Args = (String, Vec<String>, Vec<String>, Vec<String>);
+    let p = &call.params;
+    let (existing, added, replaced, removed): Args = (
+        p.child_value(0).get().unwrap_or_default(),
+        p.child_value(1).get().unwrap_or_default(),
+        p.child_value(2).get().unwrap_or_default(),
+        p.child_value(3).get().unwrap_or_default(),
+    );
+    let opts = match options::parse(&p.child_value(4), KARGS_OPTIONS, &call.method) {
+        Ok(o) => o,
+        Err(e) => return reply_error(call.invocation, e),
+    };
+    let kind = KernelArgs {
+        osname: osname.to_string(),
+        existing,
+        added,
+        replaced,
+        removed,
+        append_if_missing: opts.strv("append-if-missing").unwrap_or_default(),
+        delete_if_present: opts.strv("delete-if-present").unwrap_or_default(),
+        final_kargs: opts.string("final-kernel-args"),
+        reboot: opts.flag("reboot"),
+        lock_finalization: opts.flag("lock-finalization"),
+    };
+    let title = title(&opts, "kargs");
+    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
+        start_transaction(d, call, uid, title, Box::new(kind))
+    });
+}
+
+pub(super) fn set_initramfs_state(
+    daemon: &Rc<Daemon>,
+    osname: &str,
+    call: MethodCall,
+    access: Access,
+) {
+    let p = &call.params;
+    let regenerate: bool = p.child_value(0).get().unwrap_or_default();
+    let args: Vec<String> = p.child_value(1).get().unwrap_or_default();
+    let opts = match options::parse(&p.child_value(2), BOOT_OPTIONS, &call.method) {
+        Ok(o) => o,
+        Err(e) => return reply_error(call.invocation, e),
+    };
+    let kind = InitramfsState {
+        osname: osname.to_string(),
+        regenerate,
+        args,
+        reboot: opts.flag("reboot"),
+        lock_finalization: opts.flag("lock-finalization"),
+    };
+    let title = title(&opts, "initramfs");
+    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
+        start_transaction(d, call, uid, title, Box::new(kind))
+    });
+}
+
+pub(super) fn initramfs_etc(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+    let p = &call.params;
+    let track: Vec<String> = p.child_value(0).get().unwrap_or_default();
+    let untrack: Vec<String> = p.child_value(1).get().unwrap_or_default();
+    let opts = match options::parse(&p.child_value(4), BOOT_OPTIONS, &call.method) {
+        Ok(o) => o,
+        Err(e) => return reply_error(call.invocation, e),
+    };
+    if let Err(msg) = check_etc_paths(track.iter().chain(untrack.iter())) {
+        return reply_error(call.invocation, BusError::failed(msg));
+    }
+    let kind = InitramfsEtc {
+        osname: osname.to_string(),
+        track,
+        untrack,
+        untrack_all: p.child_value(2).get().unwrap_or_default(),
+        force_sync: p.child_value(3).get().unwrap_or_default(),
+        reboot: opts.flag("reboot"),
+        lock_finalization: opts.flag("lock-finalization"),
+    };
+    let title = title(&opts, "initramfs-etc");
+    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
+        start_transaction(d, call, uid, title, Box::new(kind))
+    });
+}
