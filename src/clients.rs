@@ -70,16 +70,16 @@ impl ClientRegistry {
     }
 
     pub(crate) fn insert(&mut self, name: &str, info: ClientInfo, watch: Unwatch) {
-        if let Some(old) = self.clients.insert(
-            name.to_string(),
-            Entry {
-                info,
-                watch: Some(watch),
-            },
-        ) {
-            if let Some(w) = old.watch {
-                w();
-            }
+        let entry = Entry {
+            info,
+            watch: Some(watch),
+        };
+        if let Some(w) = self
+            .clients
+            .insert(name.to_string(), entry)
+            .and_then(|old| old.watch)
+        {
+            w();
         }
     }
 

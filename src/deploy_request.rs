@@ -290,7 +290,7 @@ impl DeployCall {
         let custom_origin = m
             .get("custom-origin")
             .or_else(|| o.get("custom-origin"))
-            .and_then(|v| glib::prelude::FromVariant::from_variant(v))
+            .and_then(glib::prelude::FromVariant::from_variant)
             .map(|(u, d): (String, String)| (u, d));
         if let Some((_, desc)) = &custom_origin
             && desc.is_empty()

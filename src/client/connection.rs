@@ -210,7 +210,7 @@ pub(crate) fn connect(opts: &DaemonOpts, os: Option<&OsOpts>) -> Result<Client> 
         )
     })?;
     if is_root() {
-        register_client(&bus).map_err(|e| unreachable_hint(e))?;
+        register_client(&bus).map_err(unreachable_hint)?;
     }
     call(
         &bus,

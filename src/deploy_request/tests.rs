@@ -100,7 +100,7 @@ fn legacy_methods_map_onto_update_deployment() {
     );
     assert_eq!(d.title, "deploy");
 
-    let c = DeployCall::parse("Upgrade", &tuple(&[none.clone()])).unwrap();
+    let c = DeployCall::parse("Upgrade", &tuple(std::slice::from_ref(&none))).unwrap();
     let d = c.build("testos", &env()).unwrap();
     assert!(!d.flags.allow_downgrade);
     assert_eq!(d.title, "upgrade");

@@ -36,7 +36,7 @@ impl SignatureCache {
             return v.clone();
         }
         let path = self.disk_path(remote, csum);
-        if let Some(v) = path.as_ref().and_then(|p| read_cached(p)) {
+        if let Some(v) = path.as_ref().and_then(read_cached) {
             self.memory.insert(key, Some(v.clone()));
             return Some(v);
         }

@@ -344,7 +344,7 @@ impl Transaction {
                     sysroot,
                     sysroot_path: daemon.sysroot_path.clone(),
                     cancellable: self.cancellable.clone(),
-                    progress: ProgressSink::new(tx).to_self(kind.output_to_self()),
+                    progress: ProgressSink::new(tx).with_output_to_self(kind.output_to_self()),
                 };
                 if let Err(e) = worker::spawn(kind, ctx) {
                     call.invocation.return_value(Some(&(true,).to_variant()));
@@ -434,11 +434,11 @@ impl Transaction {
             Ok(o) => (true, String::new(), o.reboot),
             Err(m) => (false, m, false),
         };
-        if let Err(e) = daemon.reload(true) {
-            if success {
-                success = false;
-                message = format!("{e:#}");
-            }
+        if let Err(e) = daemon.reload(true)
+            && success
+        {
+            success = false;
+            message = format!("{e:#}");
         }
         if success {
             glib::g_message!(

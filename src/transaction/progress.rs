@@ -99,7 +99,7 @@ impl ProgressSink {
     }
 
     /// A sink that logs progress instead of sending it to the peers.
-    pub(crate) fn to_self(mut self, yes: bool) -> Self {
+    pub(crate) fn with_output_to_self(mut self, yes: bool) -> Self {
         self.to_self = yes;
         self
     }

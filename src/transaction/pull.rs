@@ -48,7 +48,7 @@ fn download_progress(p: &ostree::AsyncProgress) -> DownloadProgress {
             p.uint64("total-delta-part-size"),
         ),
         content: (p.uint("fetched"), p.uint("requested")),
-        transfer: (bytes, if elapsed > 0 { bytes / elapsed } else { bytes }),
+        transfer: (bytes, bytes.checked_div(elapsed).unwrap_or(bytes)),
     }
 }
 

@@ -24,9 +24,11 @@
 # inside). For `file://` remotes under /tmp to work inside, keep TB under /tmp.
 # Then it writes STATE_DIR/root (D), STATE_DIR/pid (this process's pid as seen from the
 # host, for nsenter/kill), and last STATE_DIR/ready (empty), and waits.
-# Stale root/pid/ready files in STATE_DIR are removed first.
-# SIGTERM or SIGINT -> exit 0, which kills every process of the namespace and frees all
-# of its mounts (nothing is ever mounted in the host's namespace).
+# STATE_DIR must not contain a `ready` file when this starts (it refuses to run, so a
+# poller can never see a stale one); stale root/pid files are removed.
+# SIGTERM or SIGINT -> removes STATE_DIR/{ready,pid,root} and exits 0, which kills every
+# process of the namespace (SIGKILL) and frees all of its mounts (nothing is ever
+# mounted in the host's namespace). After a SIGKILL the state files stay behind.
 # Use ns-exec.sh STATE_DIR -- CMD... to run commands in the "booted" system.
 set -euo pipefail
 trap 'exit 0' TERM INT   # PID 1 of a namespace only gets signals it has handlers for
@@ -48,7 +50,10 @@ done
 [ "$$" = 1 ] || die "must run as PID 1 of a new PID namespace (unshare --mount --pid --fork ...)"
 case $entry in ''|*[!0-9]*) die "--entry needs a number";; esac
 for d in "$state" "$sysroot" "$rundir"; do [ -d "$d" ] || die "$d is not a directory"; done
-rm -f "$state/ready" "$state/pid" "$state/root"
+state=$(cd "$state" && pwd) sysroot=$(cd "$sysroot" && pwd) rundir=$(cd "$rundir" && pwd)
+[ ! -e "$state/ready" ] || die "stale $state/ready: remove it (or use a fresh STATE_DIR) before starting"
+rm -f "$state/pid" "$state/root"
+trap 'rm -f "$state/ready" "$state/pid" "$state/root"; exit 0' TERM INT
 
 # /proc is still the host's procfs (it belongs to the host PID namespace), so
 # /proc/self/stat, opened by the shell itself (builtin read, no fork), starts with

@@ -109,9 +109,10 @@ DRACUT
 chmod 0755 usr/bin/dracut
 
 printf '%s\n' "$version" > usr/share/testos/version
-i=0
-while [ "$i" -lt "$nfiles" ]; do
-    n=$(printf '%04d' "$i")
-    printf 'testos version %s file %s\n' "$version" "$n" > "usr/share/testos/files/file-$n"
-    i=$((i + 1))
-done
+awk -v n="$nfiles" -v v="$version" 'BEGIN {
+    for (i = 0; i < n; i++) {
+        f = sprintf("usr/share/testos/files/file-%04d", i)
+        printf "testos version %s file %04d\n", v, i > f
+        close(f)
+    }
+}'

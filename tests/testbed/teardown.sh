@@ -21,8 +21,15 @@ tb=$1
 tb=$(cd "$tb" && pwd -P) || exit 0
 
 if [ -d "$tb/gnupg" ]; then
+    pid=$(GNUPGHOME=$tb/gnupg gpg-connect-agent --no-autostart 'getinfo pid' /bye 2>/dev/null |
+        awk '$1 == "D" { print $2 }')
     GNUPGHOME=$tb/gnupg gpgconf --kill all >/dev/null 2>&1 || true
-    for p in /proc/[0-9]*; do
+    for _ in $(seq 200); do     # gpgconf --kill only asks the agent to exit
+        [ -n "$pid" ] || break
+        case $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || echo gone) in Z|gone) break;; esac
+        sleep 0.01
+    done
+    for p in /proc/[0-9]*; do   # any other agent still naming TB/gnupg
         cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
         case $cmd in *gpg-agent*"$tb/gnupg"*) kill -KILL "${p#/proc/}" 2>/dev/null || true;; esac
     done
