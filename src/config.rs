@@ -77,7 +77,7 @@ impl DaemonConfig {
             }
             Err(e) => return Err(e).with_context(|| format!("Reading {}", path.display())),
         };
-        Self::parse(&text).with_context(|| format!("Parsing {}", path.display()))
+        Self::parse(&text)
     }
 
     /// Parses the keyfile text. Unknown keys and groups are ignored.

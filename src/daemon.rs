@@ -100,6 +100,11 @@ pub fn run(args: StartDaemonArgs) -> Result<()> {
     if args.debug {
         watch_stdin(quit.clone());
     }
+    {
+        // Without the bus there is nobody to serve (and no name to give back).
+        let quit = glib::thread_guard::ThreadGuard::new(quit.clone());
+        conn.connect_closed(move |_, _, _| (quit.get_ref())("Lost the system bus connection"));
+    }
     let _monitor = watch_sysroot(&daemon)?;
 
     main_loop.run();

@@ -24,4 +24,6 @@ pub(crate) mod sysroot;
 pub(crate) mod transaction;
 
 #[cfg(test)]
+mod contract_tests;
+#[cfg(test)]
 pub(crate) mod testutil;

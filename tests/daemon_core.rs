@@ -5,6 +5,8 @@ mod common;
 
 use common::*;
 use glib::prelude::*;
+use std::process::Command;
+use std::time::Duration;
 
 /// A canonical description of one interface of an introspection document.
 fn describe(xml: &str, iface: &str) -> Vec<String> {
@@ -205,5 +207,196 @@ fn offline_properties_agree_with_ostree_admin_status() {
             "org.gtk.GDBus.UnmappedGError.Quark._g_2dio_2derror_2dquark.Code1"
         );
         assert_eq!(error_message(&e), "OS name \"nope\" not found");
+    });
+}
+
+fn deployments(bed: &Bed) -> Vec<Dict> {
+    bed.sysroot_props()["Deployments"].get().unwrap()
+}
+
+#[test]
+fn changes_behind_the_daemons_back_are_published() {
+    with_bed(Options::default(), |bed| {
+        let log = SignalLog::new(&bed.conn, Some("org.freedesktop.DBus.Properties"));
+        // Pin: PropertiesChanged on the Sysroot with the new Deployments.
+        bed.ostree(&["admin", "pin", "0"]);
+        assert!(
+            log.wait(DEADLINE, |path, member, args| {
+                path == SYSROOT
+                    && member == "PropertiesChanged"
+                    && args
+                        .child_value(1)
+                        .get::<Dict>()
+                        .and_then(|d| d.get("Deployments").and_then(|v| v.get::<Vec<Dict>>()))
+                        .is_some_and(|ds| ds[0]["pinned"].get::<bool>() == Some(true))
+            }),
+            "no PropertiesChanged for the pin"
+        );
+        // A second deployment, then undeploying it.
+        bed.ostree(&["admin", "deploy", "--os=testos", "testremote:testos/stable/x86_64"]);
+        assert!(iterate_until(DEADLINE, || deployments(bed).len() == 2));
+        let default: Dict = bed.os_props()["DefaultDeployment"].get().unwrap();
+        assert_eq!(default["serial"].get::<i32>(), Some(1));
+        bed.ostree(&["admin", "undeploy", "0"]);
+        assert!(iterate_until(DEADLINE, || deployments(bed).len() == 1));
+        // Reload is a no-op barrier when nothing changed.
+        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "Reload", None).unwrap();
+        assert_eq!(deployments(bed).len(), 1);
+    });
+}
+
+#[test]
+fn os_objects_follow_stateroots() {
+    with_bed(Options::default(), |bed| {
+        let log = SignalLog::new(&bed.conn, Some("org.freedesktop.DBus.ObjectManager"));
+        bed.ostree(&["admin", "os-init", "other.os"]);
+        bed.ostree(&["admin", "deploy", "--os=other.os", "testremote:testos/stable/x86_64"]);
+        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "Reload", None).unwrap();
+        let path = "/org/projectatomic/rpmostree1/other_2Eos";
+        assert!(log.wait(DEADLINE, |_, m, a| m == "InterfacesAdded"
+            && a.child_value(0).str() == Some(path)));
+        let props = get_all(&bed.conn, path, IFACE_OS);
+        assert_eq!(props["Name"].str(), Some("other.os"));
+        let r = call(&bed.conn, SYSROOT, IFACE_SYSROOT, "GetOS", Some(&("other.os",).to_variant())).unwrap();
+        assert_eq!(r.child_value(0).str(), Some(path));
+        // The ObjectManager lists both OS objects and the Sysroot.
+        let managed = call(&bed.conn, "/org/projectatomic/rpmostree1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", None).unwrap();
+        let objects: std::collections::BTreeMap<
+            glib::variant::ObjectPath,
+            std::collections::BTreeMap<String, Dict>,
+        > = managed.child_value(0).get().unwrap();
+        let paths: Vec<&str> = objects.keys().map(|p| p.as_str()).collect();
+        assert_eq!(paths, [SYSROOT, path, OS_PATH]);
+        // Undeploying its only deployment removes the object.
+        bed.ostree(&["admin", "undeploy", "0"]);
+        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "Reload", None).unwrap();
+        assert!(log.wait(DEADLINE, |_, m, a| m == "InterfacesRemoved"
+            && a.child_value(0).str() == Some(path)));
+    });
+}
+
+#[test]
+fn cockpit_and_gnome_software_startup() {
+    with_bed(Options { booted: true, ..Default::default() }, |bed| {
+        // cockpit-ostree: the ObjectManager, RegisterClient, Booted, Deployments, OS props.
+        let managed = call(&bed.conn, "/org/projectatomic/rpmostree1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", None).unwrap();
+        assert_eq!(managed.type_().as_str(), "(a{oa{sa{sv}}})");
+        let objects: std::collections::BTreeMap<glib::variant::ObjectPath, std::collections::BTreeMap<String, Dict>> =
+            managed.child_value(0).get().unwrap();
+        let os = &objects.iter().find(|(p, _)| p.as_str() == OS_PATH).unwrap().1;
+        assert!(os.contains_key(IFACE_OS));
+        assert_eq!(os[IFACE_OS]["Name"].str(), Some("testos"));
+        let mut opts = Dict::new();
+        opts.insert("id".into(), "cockpit-ostree".to_variant());
+        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "RegisterClient", Some(&(opts,).to_variant())).unwrap();
+        let sys = bed.sysroot_props();
+        assert_eq!(sys["Booted"].str(), Some(OS_PATH));
+        let ds: Vec<Dict> = sys["Deployments"].get().unwrap();
+        assert_eq!(ds.len(), 1);
+        // GNOME Software: GetOS(""), Reload, DefaultDeployment with the asserted keys.
+        let r = call(&bed.conn, SYSROOT, IFACE_SYSROOT, "GetOS", Some(&("",).to_variant())).unwrap();
+        assert_eq!(r.child_value(0).str(), Some(OS_PATH));
+        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "Reload", None).unwrap();
+        let default: Dict = bed.os_props()["DefaultDeployment"].get().unwrap();
+        for k in ["packages", "requested-local-packages", "checksum"] {
+            assert!(default.contains_key(k), "{k}");
+        }
+        assert!(bed.daemon_log().contains("client(id:cockpit-ostree dbus:"), "{}", bed.daemon_log());
+        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "UnregisterClient", Some(&(Dict::new(),).to_variant())).unwrap();
+    });
+}
+
+#[test]
+fn idle_exit_after_timeout_but_not_while_a_client_is_registered() {
+    let opts = Options {
+        config: Some("[Daemon]\nIdleExitTimeout=1\n".into()),
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        // A registered client keeps it alive past the timeout.
+        let client = connect(&bed.bus_address);
+        call(&client, SYSROOT, IFACE_SYSROOT, "RegisterClient", Some(&(Dict::new(),).to_variant())).unwrap();
+        assert!(
+            !iterate_until(Duration::from_millis(2500), || !name_has_owner(&bed.conn, BUS_NAME)),
+            "exited while a client was registered"
+        );
+        // The client leaves the bus: idle from now, exit about a second later,
+        // releasing the name.
+        drop(client);
+        assert!(wait_name(&bed.conn, BUS_NAME, false, DEADLINE));
+        let log = bed.daemon_log();
+        assert!(log.contains("vanished; remaining=0"), "{log}");
+        assert!(log.contains("Exiting due to idle"), "{log}");
+    });
+}
+
+#[test]
+fn bus_activation_starts_the_daemon() {
+    let opts = Options {
+        activation: true,
+        no_daemon: true,
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        assert!(!name_has_owner(&bed.conn, BUS_NAME));
+        let r = call(&bed.conn, SYSROOT, IFACE_SYSROOT, "GetOS", Some(&("",).to_variant())).unwrap();
+        assert_eq!(r.child_value(0).str(), Some(OS_PATH));
+        let pid = bed
+            .conn
+            .call_sync(
+                Some("org.freedesktop.DBus"),
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                "GetConnectionUnixProcessID",
+                Some(&(BUS_NAME,).to_variant()),
+                None,
+                gio::DBusCallFlags::NONE,
+                -1,
+                gio::Cancellable::NONE,
+            )
+            .unwrap()
+            .child_value(0)
+            .get::<u32>()
+            .unwrap() as i32;
+        // The activated daemon is not our child: stop it ourselves.
+        kill(pid, libc::SIGTERM);
+        assert!(wait_pid_exit(pid, DEADLINE));
+        assert!(wait_name(&bed.conn, BUS_NAME, false, DEADLINE));
+    });
+}
+
+#[test]
+fn invalid_configuration_is_refused_at_startup_and_on_reload() {
+    let opts = Options {
+        config: Some("[Daemon]\nAutomaticUpdatePolicy=sometimes\n".into()),
+        no_daemon: true,
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        let (code, _, err) = run(Command::new(BIN)
+            .arg("start-daemon")
+            .arg(format!("--sysroot={}", bed.sysroot().display()))
+            .envs([("DBUS_SYSTEM_BUS_ADDRESS", bed.bus_address.as_str())])
+            .env("RPMOSTREE_TEST_CONFIG", bed.tb.join("rpm-ostreed.conf"))
+            .env("RPMOSTREE_TEST_RUNTIME_DIR", bed.tb.join("rt")));
+        assert_eq!(code, 1);
+        assert!(err.contains("error: Invalid value for AutomaticUpdatePolicy: 'sometimes'"), "{err}");
+        // A valid file, then a bad one and ReloadConfig.
+        std::fs::write(bed.tb.join("rpm-ostreed.conf"), "[Daemon]\nAutomaticUpdatePolicy=ex-stage\n").unwrap();
+        bed.start_daemon();
+        assert_eq!(bed.sysroot_props()["AutomaticUpdatePolicy"].str(), Some("stage"));
+        std::fs::write(bed.tb.join("rpm-ostreed.conf"), "[Daemon]\nAutomaticUpdatePolicy=bogus\n").unwrap();
+        let e = call(&bed.conn, SYSROOT, IFACE_SYSROOT, "ReloadConfig", None).unwrap_err();
+        assert_eq!(
+            error_message(&e),
+            "Handling config reload: Reloading daemon configuration: Invalid value for AutomaticUpdatePolicy: 'bogus'"
+        );
+        std::fs::write(bed.tb.join("rpm-ostreed.conf"), "[Daemon]\nAutomaticUpdatePolicy=check\n").unwrap();
+        let log = SignalLog::new(&bed.conn, Some("org.freedesktop.DBus.Properties"));
+        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "ReloadConfig", None).unwrap();
+        assert!(log.wait(DEADLINE, |_, _, a| a
+            .child_value(1)
+            .get::<Dict>()
+            .is_some_and(|d| d.get("AutomaticUpdatePolicy").and_then(|v| v.str().map(String::from)).as_deref() == Some("check"))));
     });
 }

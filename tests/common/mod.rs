@@ -64,9 +64,26 @@ struct Resources {
     daemon_pidfile: PathBuf,
     /// (name, process) in start order; stopped in reverse.
     children: Vec<(String, Child)>,
+    /// State directory of the running booted namespace.
+    ns_state: Option<PathBuf>,
 }
 
 impl Resources {
+    /// The namespace's init exits on SIGTERM (its unshare parent ignores it),
+    /// taking every process and mount of the namespace with it.
+    fn stop_namespace(&mut self) {
+        if let Some(state) = self.ns_state.take() {
+            if let Some(pid) = read_pid(&state.join("pid")) {
+                kill(pid, libc::SIGTERM);
+                wait_pid_exit(pid, Duration::from_secs(10));
+            }
+            if let Some(i) = self.children.iter().position(|(n, _)| n == "booted-namespace") {
+                let (_, mut c) = self.children.remove(i);
+                stop_child(&mut c, Duration::from_secs(10));
+            }
+        }
+    }
+
     fn stop_daemon(&mut self) {
         if let Some(mut d) = self.daemon.take() {
             // In a namespace the child is nsenter; the daemon's host pid is in the file.
@@ -84,11 +101,7 @@ impl Resources {
 impl Drop for Resources {
     fn drop(&mut self) {
         self.stop_daemon();
-        // The namespace's init exits on SIGTERM (its unshare parent ignores it),
-        // taking every process and mount of the namespace with it.
-        if let Some(pid) = read_pid(&self.tb.join("ns/pid")) {
-            kill(pid, libc::SIGTERM);
-        }
+        self.stop_namespace();
         while let Some((_, mut c)) = self.children.pop() {
             stop_child(&mut c, Duration::from_secs(10));
         }
@@ -112,7 +125,6 @@ pub struct Bed {
     pub bus_address: String,
     pub conn: gio::DBusConnection,
     pub http_port: Option<u16>,
-    ns_state: Option<PathBuf>,
 }
 
 /// Runs `body` with a bed built from `opts`, under a fresh thread-default main
@@ -162,6 +174,7 @@ impl Bed {
             tb: tb.clone(),
             daemon: None,
             children: Vec::new(),
+            ns_state: None,
         };
         // World: sysroot, remote, deployment.
         let mut mk = Command::new(testbed("make-world.sh"));
@@ -206,7 +219,7 @@ impl Bed {
                 .args(["--nofork", "--nopidfile", "--nosyslog", "--print-address=1"])
                 .envs(daemon_env(&opts, &tb, false))
                 .stdout(Stdio::piped())
-                .stderr(Stdio::inherit()),
+                .stderr(std::fs::File::create(tb.join("dbus-daemon.log")).unwrap()),
             &mut res,
         );
         let printed = first_line(&mut res.children[idx].1);
@@ -243,7 +256,9 @@ impl Bed {
             http_port = first_line(&mut res.children[idx].1).parse().ok();
         }
 
-        let ns_state = opts.booted.then(|| start_namespace(&tb, &mut res));
+        if opts.booted {
+            start_namespace(&tb, 0, &mut res);
+        }
         let bed = Bed {
             res: RefCell::new(res),
             tb,
@@ -252,7 +267,6 @@ impl Bed {
             bus_address,
             conn,
             http_port,
-            ns_state,
         };
         if !bed.opts.no_daemon {
             bed.start_daemon();
@@ -265,7 +279,35 @@ impl Bed {
     }
 
     pub fn booted(&self) -> bool {
-        self.ns_state.is_some()
+        self.res.borrow().ns_state.is_some()
+    }
+
+    fn ns_state(&self) -> Option<PathBuf> {
+        self.res.borrow().ns_state.clone()
+    }
+
+    /// "Reboots": stops the daemon and the namespace, boots the default boot
+    /// entry in a new namespace and starts the daemon there.
+    pub fn reboot(&self) {
+        self.stop_daemon();
+        let n = {
+            let mut res = self.res.borrow_mut();
+            res.stop_namespace();
+            res.children.len() + 1
+        };
+        start_namespace(&self.tb, n, &mut self.res.borrow_mut());
+        self.start_daemon();
+    }
+
+    /// Host pids of every process of the bed (daemon, namespace init, bus...).
+    pub fn pids(&self) -> Vec<i32> {
+        let res = self.res.borrow();
+        let mut pids: Vec<i32> = res.children.iter().map(|(_, c)| c.id() as i32).collect();
+        pids.extend(self.daemon_pid());
+        if let Some(state) = &res.ns_state {
+            pids.extend(read_pid(&state.join("pid")));
+        }
+        pids
     }
 
     /// The environment a daemon or client gets.
@@ -276,7 +318,7 @@ impl Bed {
     /// A command that runs `argv` as the test bed's system sees it: inside the
     /// booted namespace, or directly.
     pub fn command(&self, argv: &[&str]) -> Command {
-        match &self.ns_state {
+        match &self.ns_state() {
             Some(state) => {
                 let mut c = Command::new(testbed("ns-exec.sh"));
                 c.arg(state).arg("--").args(argv);
@@ -318,7 +360,7 @@ impl Bed {
             .open(self.tb.join("daemon.log"))
             .unwrap();
         let _ = std::fs::remove_file(&self.res.borrow().daemon_pidfile);
-        let child = if let Some(state) = &self.ns_state {
+        let child = if let Some(state) = &self.ns_state() {
             let mut c = Command::new(testbed("ns-exec.sh"));
             c.arg(state)
                 .arg("--pidfile")
@@ -548,8 +590,8 @@ fn start_polkitd(
     );
 }
 
-fn start_namespace(tb: &Path, res: &mut Resources) -> PathBuf {
-    let state = tb.join("ns");
+fn start_namespace(tb: &Path, n: usize, res: &mut Resources) {
+    let state = tb.join(format!("ns{n}"));
     std::fs::create_dir(&state).unwrap();
     let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
     spawn(
@@ -574,9 +616,9 @@ fn start_namespace(tb: &Path, res: &mut Resources) -> PathBuf {
             .arg(format!("{}:{NS_PROJECT_DIR}", project_root().display())),
         res,
     );
+    res.ns_state = Some(state.clone());
     assert!(
         wait_for_file(&state.join("ready"), DEADLINE),
         "the booted namespace did not come up"
     );
-    state
 }
