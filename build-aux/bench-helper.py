@@ -8,6 +8,7 @@
       that exits non-zero is an error. For each NAME prints one line:
           NAME MEDIAN_MS MIN_MS P90_MS MAXRSS_KIB
       (wall time from fork to reaped; MAXRSS_KIB: median of the child's ru_maxrss).
+      With $BENCH_CMD_LOG set, the commands' output is appended to that file instead.
 
   bench-helper.py start ROUNDS CMD [ARGS...]
       ROUNDS times: subscribes to NameOwnerChanged of org.projectatomic.rpmostree1 on
@@ -17,9 +18,13 @@
       exited and the name is free again. Prints:
           start EXTERNAL_MEDIAN_MS EXTERNAL_MIN_MS INTERNAL_MEDIAN_MS INTERNAL_MIN_MS
 
-  bench-helper.py getall CALLS WARMUP
-      CALLS Properties.GetAll(org.projectatomic.rpmostree1.Sysroot) calls on one bus
-      connection, each timed. Prints:  getall MEDIAN_US MIN_US P90_US CALLS
+  bench-helper.py calls CALLS WARMUP
+      On one bus connection, CALLS interleaved rounds (after WARMUP) of: Peer.Ping to the
+      daemon (the bus round-trip floor), Properties.GetAll of the Sysroot object, of the
+      booted OS object, and Sysroot.Reload; every 5th round also a new bus connection
+      (connect + authenticate + Hello, then close). Each call timed; for each prints
+          NAME MEDIAN_US MIN_US P90_US COUNT
+      with NAME in ping getall_sysroot getall_os reload connect.
 """
 import os
 import re
@@ -45,16 +50,18 @@ def pct(values, p):
 
 
 def run_once(argv):
+    log = os.environ.get("BENCH_CMD_LOG")
+    out = (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if log \
+        else (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)
     t0 = time.perf_counter_ns()
-    pid = os.posix_spawn(argv[0], argv, os.environ,
-                         file_actions=[(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
-                                       (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
-                                       (os.POSIX_SPAWN_DUP2, 1, 2)])
+    pid = os.posix_spawnp(argv[0], argv, os.environ,
+                          file_actions=[(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                                        out, (os.POSIX_SPAWN_DUP2, 1, 2)])
     _, status, rusage = os.wait4(pid, 0)
     t1 = time.perf_counter_ns()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        die(f"{' '.join(argv)} exited with {code}")
+        die(f"{' '.join(argv)} exited with {code}" + (f" (output in {log})" if log else ""))
     return (t1 - t0) / 1e6, rusage.ru_maxrss
 
 
@@ -122,55 +129,98 @@ def cmd_start(args):
                 die(f"start: timed out waiting for {what}")
             ctx.iteration(False) or time.sleep(0.0002)
 
+    acquired = re.compile(r"Acquired " + re.escape(BUS_NAME) + r" in (\d+) ms")
     if has_owner():
         die(f"start: {BUS_NAME} is already owned: stop the daemon first")
     external, internal = [], []
     for _ in range(rounds):
         state["owned"], state["freed"] = None, False
+        err = bytearray()
         t0 = time.perf_counter_ns()
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
+        os.set_blocking(p.stderr.fileno(), False)
+
+        def logged():  # the daemon's own report, read as it comes
+            try:
+                err.extend(os.read(p.stderr.fileno(), 65536) or b"")
+            except BlockingIOError:
+                pass
+            return acquired.search(err.decode(errors="replace"))
+
         try:
             iterate_until(lambda: state["owned"] is not None or p.poll() is not None, 10, "the name")
             if state["owned"] is None:
+                logged()
                 die(f"start: the daemon exited with {p.returncode} before owning the name: "
-                    f"{p.stderr.read().decode(errors='replace')}")
+                    f"{err.decode(errors='replace')}")
             external.append((state["owned"] - t0) / 1e6)
+            # SIGTERM only once the daemon has said it (it prints right after RequestName).
+            iterate_until(lambda: logged() or p.poll() is not None, 10, "'Acquired ... in N ms'")
         finally:
             p.send_signal(signal.SIGTERM)
-            _, err = p.communicate(timeout=10)
+            p.wait(timeout=10)
         iterate_until(lambda: state["freed"] or not has_owner(), 10, "the name to be released")
-        m = re.search(r"Acquired " + re.escape(BUS_NAME) + r" in (\d+) ms", err.decode(errors="replace"))
+        m = logged()
+        p.stderr.close()
         if not m:
-            die(f"start: no 'Acquired ... in N ms' in the daemon's stderr: {err!r}")
+            die(f"start: no 'Acquired ... in N ms' in the daemon's stderr: {bytes(err)!r}")
         internal.append(float(m.group(1)))
     print(f"start {statistics.median(external):.1f} {min(external):.1f} "
           f"{statistics.median(internal):.1f} {min(internal):.1f}")
 
 
-def cmd_getall(args):
+def cmd_calls(args):
     from gi.repository import Gio, GLib
     calls, warmup = int(args[0]), int(args[1])
+    address = Gio.dbus_address_get_for_bus_sync(Gio.BusType.SYSTEM, None)
     conn = bus()
-    params = GLib.Variant("(s)", (SYSROOT_IFACE,))
-    times = []
+    flags = Gio.DBusCallFlags.NONE
+
+    def call(path, iface, method, params=None):
+        return conn.call_sync(BUS_NAME, path, iface, method, params, None, flags, 5000, None)
+
+    props = call(SYSROOT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                 GLib.Variant("(s)", (SYSROOT_IFACE,))).unpack()[0]
+    os_path = props.get("Booted")
+    if not os_path or os_path == "/":
+        die("calls: the daemon reports no booted OS object")
+
+    def connect():
+        c = Gio.DBusConnection.new_for_address_sync(
+            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        c.close_sync(None)
+
+    tests = [
+        ("ping", lambda: call(SYSROOT_PATH, "org.freedesktop.DBus.Peer", "Ping")),
+        ("getall_sysroot", lambda: call(SYSROOT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                                        GLib.Variant("(s)", (SYSROOT_IFACE,)))),
+        ("getall_os", lambda: call(os_path, "org.freedesktop.DBus.Properties", "GetAll",
+                                   GLib.Variant("(s)", ("org.projectatomic.rpmostree1.OS",)))),
+        ("reload", lambda: call(SYSROOT_PATH, SYSROOT_IFACE, "Reload")),
+        ("connect", connect),
+    ]
+    times = {n: [] for n, _ in tests}
     for i in range(warmup + calls):
-        t0 = time.perf_counter_ns()
-        r = conn.call_sync(BUS_NAME, SYSROOT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                           params, None, Gio.DBusCallFlags.NONE, 5000, None)
-        t1 = time.perf_counter_ns()
-        if i == 0 and not r.unpack()[0]:
-            die("getall: empty property set")
-        if i >= warmup:
-            times.append((t1 - t0) / 1e3)
-    print(f"getall {statistics.median(times):.0f} {min(times):.0f} {pct(times, 0.9):.0f} {calls}")
+        for name, fn in tests:
+            if name == "connect" and i % 5:
+                continue  # a new connection is costlier: every 5th round
+            t0 = time.perf_counter_ns()
+            fn()
+            t1 = time.perf_counter_ns()
+            if i >= warmup:
+                times[name].append((t1 - t0) / 1e3)
+    for name, _ in tests:
+        v = times[name]
+        print(f"{name} {statistics.median(v):.0f} {min(v):.0f} {pct(v, 0.9):.0f} {len(v)}")
 
 
 def main():
     if len(sys.argv) < 2:
         die("usage: see the docstring")
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"times": cmd_times, "start": cmd_start, "getall": cmd_getall}.get(
+    {"times": cmd_times, "start": cmd_start, "calls": cmd_calls}.get(
         cmd, lambda _a: die(f"unknown subcommand {cmd}"))(args)
 
 

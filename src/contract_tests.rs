@@ -90,10 +90,13 @@ fn os_interface() {
         "property CachedUpdate a{sv} read".into(),
         "property HasCachedUpdateRpmDiff b read".into(),
         "property Name s read".into(),
-        "method AutomaticUpdateTrigger(in options a{sv}, out enabled b, out transaction_address s)".into(),
+        "method AutomaticUpdateTrigger(in options a{sv}, out enabled b, out transaction_address s)"
+            .into(),
         format!("method GetDeploymentsRpmDiff(in deployid0 s, in deployid1 s, {DIFF})"),
         format!("method Deploy(in revision s, in options a{{sv}}, {TXN})"),
-        format!("method GetCachedDeployRpmDiff(in revision s, in packages as, {DIFF}, out details a{{sv}})"),
+        format!(
+            "method GetCachedDeployRpmDiff(in revision s, in packages as, {DIFF}, out details a{{sv}})"
+        ),
         format!("method DownloadDeployRpmDiff(in revision s, in packages as, {TXN})"),
         format!("method Upgrade(in options a{{sv}}, {TXN})"),
         format!("method GetCachedUpdateRpmDiff(in deployid s, {DIFF}, out details a{{sv}})"),
@@ -101,13 +104,22 @@ fn os_interface() {
         format!("method Rollback(in options a{{sv}}, {TXN})"),
         format!("method ClearRollbackTarget(in options a{{sv}}, {TXN})"),
         format!("method Rebase(in options a{{sv}}, in refspec s, in packages as, {TXN})"),
-        format!("method GetCachedRebaseRpmDiff(in refspec s, in packages as, {DIFF}, out details a{{sv}})"),
+        format!(
+            "method GetCachedRebaseRpmDiff(in refspec s, in packages as, {DIFF}, out details a{{sv}})"
+        ),
         format!("method DownloadRebaseRpmDiff(in refspec s, in packages as, {TXN})"),
-        format!("method PkgChange(in options a{{sv}}, in packages_added as, in packages_removed as, {TXN})"),
+        format!(
+            "method PkgChange(in options a{{sv}}, in packages_added as, in packages_removed as, {TXN})"
+        ),
         format!("method SetInitramfsState(in regenerate b, in args as, in options a{{sv}}, {TXN})"),
-        format!("method InitramfsEtc(in track as, in untrack as, in untrack_all b, in force_sync b, in options a{{sv}}, {TXN})"),
-        format!("method KernelArgs(in existing_kernel_arg_string s, in kernel_args_added as, in kernel_args_replaced as, in kernel_args_removed as, in options a{{sv}}, {TXN})"),
-        "method GetDeploymentBootConfig(in deployid s, in is_pending b, out bootconfig a{sv})".into(),
+        format!(
+            "method InitramfsEtc(in track as, in untrack as, in untrack_all b, in force_sync b, in options a{{sv}}, {TXN})"
+        ),
+        format!(
+            "method KernelArgs(in existing_kernel_arg_string s, in kernel_args_added as, in kernel_args_replaced as, in kernel_args_removed as, in options a{{sv}}, {TXN})"
+        ),
+        "method GetDeploymentBootConfig(in deployid s, in is_pending b, out bootconfig a{sv})"
+            .into(),
         format!("method Cleanup(in elements as, {TXN})"),
         format!("method RefreshMd(in options a{{sv}}, {TXN})"),
         format!("method ModifyYumRepo(in repo_id s, in settings a{{ss}}, {TXN})"),
@@ -166,7 +178,11 @@ fn fd_methods_are_annotated() {
         (names::IFACE_OS, "UpdateDeployment"),
         (names::IFACE_OS_EXPERIMENTAL, "DownloadPackages"),
     ] {
-        assert!(crate::bus::interface_info(iface).lookup_method(method).is_some());
+        assert!(
+            crate::bus::interface_info(iface)
+                .lookup_method(method)
+                .is_some()
+        );
         let needle = format!("<method name=\"{method}\">");
         let start = names::INTROSPECTION_XML
             .find(&needle)

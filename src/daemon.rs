@@ -41,6 +41,7 @@ pub fn run(args: StartDaemonArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&hooks.runtime_dir)
         .with_context(|| format!("Creating {}", hooks.runtime_dir.display()))?;
+    remove_stale_sockets(&hooks.runtime_dir);
 
     let conn = gio::bus_get_sync(gio::BusType::System, gio::Cancellable::NONE)
         .context("Connecting to the system bus")?;
@@ -130,6 +131,20 @@ fn environment_check() -> Result<()> {
         bail!("/var/lib/rpm must be a symbolic link");
     }
     Ok(())
+}
+
+/// Transaction sockets left by a daemon that was killed: nobody listens on them.
+fn remove_stale_sockets(runtime_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(runtime_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("transaction-") && name.ends_with(".sock") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 fn request_name(conn: &gio::DBusConnection) -> Result<()> {

@@ -21,7 +21,7 @@ pub(crate) mod os;
 pub(crate) mod polkit;
 pub(crate) mod state;
 pub(crate) mod sysroot;
-pub(crate) mod transaction;
+pub mod transaction;
 
 #[cfg(test)]
 mod contract_tests;

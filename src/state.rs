@@ -99,6 +99,15 @@ impl Daemon {
             view.sysroot
                 .load(gio::Cancellable::NONE)
                 .context("Reloading sysroot")?;
+            // Remotes may have changed too (a transaction, `ostree remote add`).
+            if view
+                .sysroot
+                .repo()
+                .reload_config(gio::Cancellable::NONE)
+                .is_ok()
+            {
+                view.sigs.clear();
+            }
             let SysrootView {
                 sysroot,
                 sigs,

@@ -233,7 +233,12 @@ fn changes_behind_the_daemons_back_are_published() {
             "no PropertiesChanged for the pin"
         );
         // A second deployment, then undeploying it.
-        bed.ostree(&["admin", "deploy", "--os=testos", "testremote:testos/stable/x86_64"]);
+        bed.ostree(&[
+            "admin",
+            "deploy",
+            "--os=testos",
+            "testremote:testos/stable/x86_64",
+        ]);
         assert!(iterate_until(DEADLINE, || deployments(bed).len() == 2));
         let default: Dict = bed.os_props()["DefaultDeployment"].get().unwrap();
         assert_eq!(default["serial"].get::<i32>(), Some(1));
@@ -250,17 +255,36 @@ fn os_objects_follow_stateroots() {
     with_bed(Options::default(), |bed| {
         let log = SignalLog::new(&bed.conn, Some("org.freedesktop.DBus.ObjectManager"));
         bed.ostree(&["admin", "os-init", "other.os"]);
-        bed.ostree(&["admin", "deploy", "--os=other.os", "testremote:testos/stable/x86_64"]);
+        bed.ostree(&[
+            "admin",
+            "deploy",
+            "--os=other.os",
+            "testremote:testos/stable/x86_64",
+        ]);
         call(&bed.conn, SYSROOT, IFACE_SYSROOT, "Reload", None).unwrap();
         let path = "/org/projectatomic/rpmostree1/other_2Eos";
         assert!(log.wait(DEADLINE, |_, m, a| m == "InterfacesAdded"
             && a.child_value(0).str() == Some(path)));
         let props = get_all(&bed.conn, path, IFACE_OS);
         assert_eq!(props["Name"].str(), Some("other.os"));
-        let r = call(&bed.conn, SYSROOT, IFACE_SYSROOT, "GetOS", Some(&("other.os",).to_variant())).unwrap();
+        let r = call(
+            &bed.conn,
+            SYSROOT,
+            IFACE_SYSROOT,
+            "GetOS",
+            Some(&("other.os",).to_variant()),
+        )
+        .unwrap();
         assert_eq!(r.child_value(0).str(), Some(path));
         // The ObjectManager lists both OS objects and the Sysroot.
-        let managed = call(&bed.conn, "/org/projectatomic/rpmostree1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", None).unwrap();
+        let managed = call(
+            &bed.conn,
+            "/org/projectatomic/rpmostree1",
+            "org.freedesktop.DBus.ObjectManager",
+            "GetManagedObjects",
+            None,
+        )
+        .unwrap();
         let objects: std::collections::BTreeMap<
             glib::variant::ObjectPath,
             std::collections::BTreeMap<String, Dict>,
@@ -277,33 +301,77 @@ fn os_objects_follow_stateroots() {
 
 #[test]
 fn cockpit_and_gnome_software_startup() {
-    with_bed(Options { booted: true, ..Default::default() }, |bed| {
-        // cockpit-ostree: the ObjectManager, RegisterClient, Booted, Deployments, OS props.
-        let managed = call(&bed.conn, "/org/projectatomic/rpmostree1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", None).unwrap();
-        assert_eq!(managed.type_().as_str(), "(a{oa{sa{sv}}})");
-        let objects: std::collections::BTreeMap<glib::variant::ObjectPath, std::collections::BTreeMap<String, Dict>> =
-            managed.child_value(0).get().unwrap();
-        let os = &objects.iter().find(|(p, _)| p.as_str() == OS_PATH).unwrap().1;
-        assert!(os.contains_key(IFACE_OS));
-        assert_eq!(os[IFACE_OS]["Name"].str(), Some("testos"));
-        let mut opts = Dict::new();
-        opts.insert("id".into(), "cockpit-ostree".to_variant());
-        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "RegisterClient", Some(&(opts,).to_variant())).unwrap();
-        let sys = bed.sysroot_props();
-        assert_eq!(sys["Booted"].str(), Some(OS_PATH));
-        let ds: Vec<Dict> = sys["Deployments"].get().unwrap();
-        assert_eq!(ds.len(), 1);
-        // GNOME Software: GetOS(""), Reload, DefaultDeployment with the asserted keys.
-        let r = call(&bed.conn, SYSROOT, IFACE_SYSROOT, "GetOS", Some(&("",).to_variant())).unwrap();
-        assert_eq!(r.child_value(0).str(), Some(OS_PATH));
-        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "Reload", None).unwrap();
-        let default: Dict = bed.os_props()["DefaultDeployment"].get().unwrap();
-        for k in ["packages", "requested-local-packages", "checksum"] {
-            assert!(default.contains_key(k), "{k}");
-        }
-        assert!(bed.daemon_log().contains("client(id:cockpit-ostree dbus:"), "{}", bed.daemon_log());
-        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "UnregisterClient", Some(&(Dict::new(),).to_variant())).unwrap();
-    });
+    with_bed(
+        Options {
+            booted: true,
+            ..Default::default()
+        },
+        |bed| {
+            // cockpit-ostree: the ObjectManager, RegisterClient, Booted, Deployments, OS props.
+            let managed = call(
+                &bed.conn,
+                "/org/projectatomic/rpmostree1",
+                "org.freedesktop.DBus.ObjectManager",
+                "GetManagedObjects",
+                None,
+            )
+            .unwrap();
+            assert_eq!(managed.type_().as_str(), "(a{oa{sa{sv}}})");
+            let objects: std::collections::BTreeMap<
+                glib::variant::ObjectPath,
+                std::collections::BTreeMap<String, Dict>,
+            > = managed.child_value(0).get().unwrap();
+            let os = &objects
+                .iter()
+                .find(|(p, _)| p.as_str() == OS_PATH)
+                .unwrap()
+                .1;
+            assert!(os.contains_key(IFACE_OS));
+            assert_eq!(os[IFACE_OS]["Name"].str(), Some("testos"));
+            let mut opts = Dict::new();
+            opts.insert("id".into(), "cockpit-ostree".to_variant());
+            call(
+                &bed.conn,
+                SYSROOT,
+                IFACE_SYSROOT,
+                "RegisterClient",
+                Some(&(opts,).to_variant()),
+            )
+            .unwrap();
+            let sys = bed.sysroot_props();
+            assert_eq!(sys["Booted"].str(), Some(OS_PATH));
+            let ds: Vec<Dict> = sys["Deployments"].get().unwrap();
+            assert_eq!(ds.len(), 1);
+            // GNOME Software: GetOS(""), Reload, DefaultDeployment with the asserted keys.
+            let r = call(
+                &bed.conn,
+                SYSROOT,
+                IFACE_SYSROOT,
+                "GetOS",
+                Some(&("",).to_variant()),
+            )
+            .unwrap();
+            assert_eq!(r.child_value(0).str(), Some(OS_PATH));
+            call(&bed.conn, SYSROOT, IFACE_SYSROOT, "Reload", None).unwrap();
+            let default: Dict = bed.os_props()["DefaultDeployment"].get().unwrap();
+            for k in ["packages", "requested-local-packages", "checksum"] {
+                assert!(default.contains_key(k), "{k}");
+            }
+            assert!(
+                bed.daemon_log().contains("client(id:cockpit-ostree dbus:"),
+                "{}",
+                bed.daemon_log()
+            );
+            call(
+                &bed.conn,
+                SYSROOT,
+                IFACE_SYSROOT,
+                "UnregisterClient",
+                Some(&(Dict::new(),).to_variant()),
+            )
+            .unwrap();
+        },
+    );
 }
 
 #[test]
@@ -315,9 +383,18 @@ fn idle_exit_after_timeout_but_not_while_a_client_is_registered() {
     with_bed(opts, |bed| {
         // A registered client keeps it alive past the timeout.
         let client = connect(&bed.bus_address);
-        call(&client, SYSROOT, IFACE_SYSROOT, "RegisterClient", Some(&(Dict::new(),).to_variant())).unwrap();
+        call(
+            &client,
+            SYSROOT,
+            IFACE_SYSROOT,
+            "RegisterClient",
+            Some(&(Dict::new(),).to_variant()),
+        )
+        .unwrap();
         assert!(
-            !iterate_until(Duration::from_millis(2500), || !name_has_owner(&bed.conn, BUS_NAME)),
+            !iterate_until(Duration::from_millis(2500), || !name_has_owner(
+                &bed.conn, BUS_NAME
+            )),
             "exited while a client was registered"
         );
         // The client leaves the bus: idle from now, exit about a second later,
@@ -339,7 +416,14 @@ fn bus_activation_starts_the_daemon() {
     };
     with_bed(opts, |bed| {
         assert!(!name_has_owner(&bed.conn, BUS_NAME));
-        let r = call(&bed.conn, SYSROOT, IFACE_SYSROOT, "GetOS", Some(&("",).to_variant())).unwrap();
+        let r = call(
+            &bed.conn,
+            SYSROOT,
+            IFACE_SYSROOT,
+            "GetOS",
+            Some(&("",).to_variant()),
+        )
+        .unwrap();
         assert_eq!(r.child_value(0).str(), Some(OS_PATH));
         let pid = bed
             .conn
@@ -380,23 +464,45 @@ fn invalid_configuration_is_refused_at_startup_and_on_reload() {
             .env("RPMOSTREE_TEST_CONFIG", bed.tb.join("rpm-ostreed.conf"))
             .env("RPMOSTREE_TEST_RUNTIME_DIR", bed.tb.join("rt")));
         assert_eq!(code, 1);
-        assert!(err.contains("error: Invalid value for AutomaticUpdatePolicy: 'sometimes'"), "{err}");
+        assert!(
+            err.contains("error: Invalid value for AutomaticUpdatePolicy: 'sometimes'"),
+            "{err}"
+        );
         // A valid file, then a bad one and ReloadConfig.
-        std::fs::write(bed.tb.join("rpm-ostreed.conf"), "[Daemon]\nAutomaticUpdatePolicy=ex-stage\n").unwrap();
+        std::fs::write(
+            bed.tb.join("rpm-ostreed.conf"),
+            "[Daemon]\nAutomaticUpdatePolicy=ex-stage\n",
+        )
+        .unwrap();
         bed.start_daemon();
-        assert_eq!(bed.sysroot_props()["AutomaticUpdatePolicy"].str(), Some("stage"));
-        std::fs::write(bed.tb.join("rpm-ostreed.conf"), "[Daemon]\nAutomaticUpdatePolicy=bogus\n").unwrap();
+        assert_eq!(
+            bed.sysroot_props()["AutomaticUpdatePolicy"].str(),
+            Some("stage")
+        );
+        std::fs::write(
+            bed.tb.join("rpm-ostreed.conf"),
+            "[Daemon]\nAutomaticUpdatePolicy=bogus\n",
+        )
+        .unwrap();
         let e = call(&bed.conn, SYSROOT, IFACE_SYSROOT, "ReloadConfig", None).unwrap_err();
         assert_eq!(
             error_message(&e),
             "Handling config reload: Reloading daemon configuration: Invalid value for AutomaticUpdatePolicy: 'bogus'"
         );
-        std::fs::write(bed.tb.join("rpm-ostreed.conf"), "[Daemon]\nAutomaticUpdatePolicy=check\n").unwrap();
+        std::fs::write(
+            bed.tb.join("rpm-ostreed.conf"),
+            "[Daemon]\nAutomaticUpdatePolicy=check\n",
+        )
+        .unwrap();
         let log = SignalLog::new(&bed.conn, Some("org.freedesktop.DBus.Properties"));
         call(&bed.conn, SYSROOT, IFACE_SYSROOT, "ReloadConfig", None).unwrap();
-        assert!(log.wait(DEADLINE, |_, _, a| a
-            .child_value(1)
-            .get::<Dict>()
-            .is_some_and(|d| d.get("AutomaticUpdatePolicy").and_then(|v| v.str().map(String::from)).as_deref() == Some("check"))));
+        assert!(log.wait(DEADLINE, |_, _, a| {
+            a.child_value(1).get::<Dict>().is_some_and(|d| {
+                d.get("AutomaticUpdatePolicy")
+                    .and_then(|v| v.str().map(String::from))
+                    .as_deref()
+                    == Some("check")
+            })
+        }));
     });
 }

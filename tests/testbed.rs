@@ -39,7 +39,10 @@ fn a_panicking_test_leaves_no_process_mount_or_directory() {
             |bed| {
                 assert!(!mounts_under(&bed.tb).is_empty());
                 let pids = bed.pids();
-                assert!(pids.len() >= 5, "bus, polkitd, httpd, namespace, daemon: {pids:?}");
+                assert!(
+                    pids.len() >= 5,
+                    "bus, polkitd, httpd, namespace, daemon: {pids:?}"
+                );
                 seen = Some((bed.tb.clone(), pids));
                 panic!("a deliberate failure");
             },

@@ -7,6 +7,7 @@ pub(crate) mod kinds;
 pub(crate) mod new_deployment;
 pub(crate) mod progress;
 pub(crate) mod pull;
+pub mod pull_helper;
 pub(crate) mod server;
 pub(crate) mod worker;
 

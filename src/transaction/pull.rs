@@ -1,20 +1,25 @@
-//! Pulls from a remote inside a transaction: libostree's progress turned into
-//! `DownloadProgress`/`Message`, GPG results into `SignatureProgress`, the
-//! transaction's cancellable honoured, and a watchdog that fails a pull which
-//! receives nothing for too long instead of hanging forever.
+//! Pulls from a remote inside a transaction. The pull itself runs in a child
+//! process (`pull_helper`): its progress comes back as JSON lines and becomes
+//! `DownloadProgress`/`Message`/`SignatureProgress`; `Cancel` kills it at once; a
+//! watchdog kills it when nothing arrives for too long (a stalled remote fails
+//! with a clear error instead of hanging the transaction).
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use gio::prelude::*;
-use glib::Variant;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use serde_json::{Value, json};
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::progress::{DownloadProgress, Event, ProgressSink};
 
-/// What to pull.
-#[derive(Debug, Clone, Default)]
+/// What to pull, into which repository.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct PullSpec {
+    pub repo: PathBuf,
     pub remote: String,
     pub branch: String,
     /// Pull this commit of the branch instead of its head.
@@ -25,151 +30,226 @@ pub(crate) struct PullSpec {
     pub depth: i32,
 }
 
-fn download_progress(p: &ostree::AsyncProgress) -> DownloadProgress {
-    let start = p.uint64("start-time");
+impl PullSpec {
+    pub(crate) fn to_json(&self) -> String {
+        json!({
+            "repo": self.repo.to_string_lossy(),
+            "remote": self.remote,
+            "branch": self.branch,
+            "commit": self.commit,
+            "metadata_only": self.metadata_only,
+            "depth": self.depth,
+        })
+        .to_string()
+    }
+
+    pub(crate) fn from_json(s: &str) -> Option<Self> {
+        let v: Value = serde_json::from_str(s).ok()?;
+        Some(Self {
+            repo: PathBuf::from(v["repo"].as_str()?),
+            remote: v["remote"].as_str()?.to_string(),
+            branch: v["branch"].as_str()?.to_string(),
+            commit: v["commit"].as_str().map(String::from),
+            metadata_only: v["metadata_only"].as_bool()?,
+            depth: v["depth"].as_i64()? as i32,
+        })
+    }
+}
+
+fn u32s<const N: usize>(v: &Value) -> [u32; N] {
+    let mut out = [0u32; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = v[i].as_u64().unwrap_or(0) as u32;
+    }
+    out
+}
+
+fn download_progress(p: &Value) -> DownloadProgress {
+    let start = p["start"].as_u64().unwrap_or(0);
     let elapsed = if start > 0 {
         (glib::monotonic_time() as u64).saturating_sub(start) / 1_000_000
     } else {
         0
     };
-    let bytes = p.uint64("bytes-transferred");
+    let bytes = p["bytes"].as_u64().unwrap_or(0);
+    let [of, ow] = u32s::<2>(&p["outstanding"]);
+    let [sm, mf, om] = u32s::<3>(&p["metadata"]);
+    let [tp, fp, ts] = u32s::<3>(&p["delta"]);
+    let [fetched, requested] = u32s::<2>(&p["content"]);
     DownloadProgress {
         time: (start, elapsed),
-        outstanding: (p.uint("outstanding-fetches"), p.uint("outstanding-writes")),
-        metadata: (
-            p.uint("scanned-metadata"),
-            p.uint("metadata-fetched"),
-            p.uint("outstanding-metadata-fetches"),
-        ),
-        delta: (
-            p.uint("total-delta-parts"),
-            p.uint("fetched-delta-parts"),
-            p.uint("total-delta-superblocks"),
-            p.uint64("total-delta-part-size"),
-        ),
-        content: (p.uint("fetched"), p.uint("requested")),
+        outstanding: (of, ow),
+        metadata: (sm, mf, om),
+        delta: (tp, fp, ts, p["delta"][3].as_u64().unwrap_or(0)),
+        content: (fetched, requested),
         transfer: (bytes, bytes.checked_div(elapsed).unwrap_or(bytes)),
     }
 }
 
-/// A fingerprint that moves whenever the pull makes any progress.
-fn activity(d: &DownloadProgress) -> u64 {
-    d.transfer
-        .0
-        .wrapping_add(u64::from(d.content.0) << 20)
-        .wrapping_add(u64::from(d.metadata.0) << 40)
-        .wrapping_add(u64::from(d.metadata.1) << 48)
-        .wrapping_add(u64::from(d.outstanding.1) << 56)
+/// Turns one line of the helper into an event; returns an error line's text.
+fn handle_line(line: &str, sink: &ProgressSink) -> Option<String> {
+    let v: Value = serde_json::from_str(line).ok()?;
+    if let Some(status) = v["status"].as_str() {
+        sink.message(status);
+    } else if v.get("progress").is_some() {
+        sink.send(Event::DownloadProgress(download_progress(&v["progress"])));
+    } else if let Some(text) = v["signatures"].as_str() {
+        if let Ok(sigs) = glib::Variant::parse(Some(glib::VariantTy::new("av").ok()?), text) {
+            let commit = v["commit"].as_str().unwrap_or_default().to_string();
+            sink.send(Event::SignatureProgress(sigs, commit));
+        }
+    } else if let Some(e) = v["error"].as_str() {
+        return Some(e.to_string());
+    }
+    None
 }
 
-/// Pulls `spec` into `repo`, reporting through `sink`. Fails with libostree's
-/// cancellation error when `cancellable` fires, and with a clear error when
-/// nothing arrives for `stall_timeout`.
+fn wait_readable(fds: &[i32], timeout: Duration) -> Vec<bool> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: `pfds` is a valid array of pollfd of the given length.
+    unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+    pfds.iter().map(|p| p.revents != 0).collect()
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Pulls `spec`, reporting through `sink`. Fails with the cancellation error when
+/// `cancellable` fires, and with a clear error when nothing arrives for
+/// `stall_timeout`.
 pub(crate) fn pull(
-    repo: &ostree::Repo,
     spec: &PullSpec,
     sink: &ProgressSink,
     cancellable: &gio::Cancellable,
     stall_timeout: Duration,
 ) -> Result<()> {
-    let opts = glib::VariantDict::new(None);
-    opts.insert_value("refs", &vec![spec.branch.as_str()].to_variant());
-    if let Some(c) = &spec.commit {
-        opts.insert_value("override-commit-ids", &vec![c.as_str()].to_variant());
-    }
-    let flags = if spec.metadata_only {
-        ostree::RepoPullFlags::COMMIT_ONLY
-    } else {
-        ostree::RepoPullFlags::NONE
-    };
-    opts.insert_value("flags", &(flags.bits() as i32).to_variant());
-    if spec.depth != 0 {
-        opts.insert_value("depth", &spec.depth.to_variant());
-    }
-
-    // The pull gets its own cancellable so the watchdog can stop it without
-    // cancelling the whole transaction.
-    let pull_cancellable = gio::Cancellable::new();
-    let chained = {
-        let pc = pull_cancellable.clone();
-        cancellable.connect_cancelled(move |_| pc.cancel())
-    };
-    let last_activity = Arc::new(Mutex::new(Instant::now()));
-    let fingerprint = Arc::new(AtomicU64::new(0));
-    let stalled = Arc::new(AtomicBool::new(false));
-
-    let progress = ostree::AsyncProgress::new();
-    {
-        let sink = sink.clone();
-        let last_activity = last_activity.clone();
-        let fingerprint = fingerprint.clone();
-        progress.connect_changed(move |p| {
-            if let Some(status) = p.status().filter(|s| !s.is_empty()) {
-                sink.message(status.as_str());
-                return;
-            }
-            let d = download_progress(p);
-            if fingerprint.swap(activity(&d), Ordering::Relaxed) != activity(&d) {
-                *last_activity.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-            }
-            sink.send(Event::DownloadProgress(d));
+    cancellable.set_error_if_cancelled()?;
+    let exe = std::env::current_exe().context("Finding our own executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("internal-pull")
+        .arg(spec.to_json())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // SAFETY: prctl only; the child must not outlive the worker thread.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
         });
     }
-    let sig_handler = {
-        let sink = sink.clone();
-        repo.connect_gpg_verify_result(move |_, commit, result| {
-            let sigs: Vec<Variant> = (0..result.count_all())
-                .map(|i| Variant::from_variant(&result.all(i)))
-                .collect();
-            let av = Variant::array_from_iter_with_type(glib::VariantTy::VARIANT, sigs);
-            sink.send(Event::SignatureProgress(av, commit.to_string()));
-        })
+    let mut child = cmd.spawn().context("Starting the pull")?;
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let out_fd = stdout.as_raw_fd();
+    let cancel_fd = cancellable.fd();
+    let mut buf = Vec::new();
+    let mut error = None;
+    let mut last_activity = Instant::now();
+    let result = loop {
+        let idle = last_activity.elapsed();
+        if idle >= stall_timeout {
+            kill(&mut child);
+            break Err(anyhow!(
+                "Pulling from remote '{}' stalled: nothing received for {} seconds",
+                spec.remote,
+                stall_timeout.as_secs()
+            ));
+        }
+        let mut fds = vec![out_fd];
+        if cancel_fd >= 0 {
+            fds.push(cancel_fd);
+        }
+        let ready = wait_readable(&fds, (stall_timeout - idle).min(Duration::from_secs(1)));
+        if cancellable.is_cancelled() {
+            kill(&mut child);
+            break cancellable
+                .set_error_if_cancelled()
+                .map_err(anyhow::Error::from);
+        }
+        if !ready[0] {
+            continue;
+        }
+        // Readable: a read returns at once with data, or 0 at end of file.
+        let mut chunk = [0u8; 8192];
+        let n = stdout.read(&mut chunk).unwrap_or(0);
+        if n == 0 {
+            let status = child.wait().context("Waiting for the pull")?;
+            if status.success() {
+                break Ok(());
+            }
+            break Err(anyhow!(
+                "{}",
+                error.unwrap_or_else(|| format!("Pull failed ({status})"))
+            ));
+        }
+        last_activity = Instant::now();
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=pos).collect();
+            if let Some(e) = handle_line(String::from_utf8_lossy(&line).trim(), sink) {
+                error = Some(e);
+            }
+        }
     };
-    let watchdog = {
-        let pc = pull_cancellable.clone();
-        let stalled = stalled.clone();
-        let last_activity = last_activity.clone();
-        let source = glib::timeout_source_new(
-            Duration::from_millis(250),
-            Some("rpmostreed-pull-watchdog"),
-            glib::Priority::DEFAULT,
-            move || {
-                let idle = last_activity
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .elapsed();
-                if idle >= stall_timeout {
-                    stalled.store(true, Ordering::Relaxed);
-                    pc.cancel();
-                    return glib::ControlFlow::Break;
-                }
-                glib::ControlFlow::Continue
-            },
-        );
-        source.attach(Some(&glib::MainContext::ref_thread_default()));
-        source
-    };
-
-    let result = repo.pull_with_options(
-        &spec.remote,
-        &opts.end(),
-        Some(&progress),
-        Some(&pull_cancellable),
-    );
-    watchdog.destroy();
-    repo.disconnect(sig_handler);
-    if let Some(id) = chained {
-        cancellable.disconnect_cancelled(id);
+    if cancel_fd >= 0 {
+        cancellable.release_fd();
     }
-    progress.finish();
     sink.progress_end();
-    match result {
-        Ok(()) => Ok(()),
-        Err(_) if stalled.load(Ordering::Relaxed) && !cancellable.is_cancelled() => Err(anyhow!(
-            "Pulling from remote '{}' stalled: nothing received for {} seconds",
-            spec.remote,
-            stall_timeout.as_secs()
-        )),
-        Err(e) => Err(e.into()),
+    // A killed pull leaves its partial objects in the repository's staging
+    // area, which libostree reclaims on a later transaction; refs never moved.
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_roundtrip() {
+        let s = PullSpec {
+            repo: "/sysroot/ostree/repo".into(),
+            remote: "r".into(),
+            branch: "os/x".into(),
+            commit: Some("c".repeat(64)),
+            metadata_only: true,
+            depth: -1,
+        };
+        assert_eq!(PullSpec::from_json(&s.to_json()), Some(s));
+        assert_eq!(PullSpec::from_json("{}"), None);
+    }
+
+    #[test]
+    fn progress_lines() {
+        let (tx, rx) = async_channel::unbounded();
+        let sink = ProgressSink::new(tx);
+        assert_eq!(handle_line(r#"{"status": "Writing objects"}"#, &sink), None);
+        assert_eq!(
+            handle_line(r#"{"error": "No such branch"}"#, &sink).as_deref(),
+            Some("No such branch")
+        );
+        handle_line(
+            r#"{"progress": {"start": 0, "outstanding": [1, 2], "metadata": [3, 4, 5], "delta": [6, 7, 8, 9], "content": [10, 11], "bytes": 12}}"#,
+            &sink,
+        );
+        let evs: Vec<Event> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        assert!(matches!(&evs[0], Event::Message(m) if m == "Writing objects"));
+        let Event::DownloadProgress(d) = &evs[1] else {
+            panic!("{evs:?}")
+        };
+        assert_eq!(d.outstanding, (1, 2));
+        assert_eq!(d.metadata, (3, 4, 5));
+        assert_eq!(d.delta, (6, 7, 8, 9));
+        assert_eq!(d.content, (10, 11));
+        assert_eq!(d.transfer.0, 12);
     }
 }

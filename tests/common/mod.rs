@@ -7,6 +7,7 @@
 
 pub mod bus;
 pub mod proc;
+pub mod txn;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use bus::*;
 pub use proc::*;
+pub use txn::*;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rpm-ostree");
 pub const OS_PATH: &str = "/org/projectatomic/rpmostree1/testos";
@@ -46,6 +48,8 @@ pub struct Options {
     pub rules: Option<String>,
     pub http: bool,
     pub http_stall: bool,
+    /// Answer every HTTP request only after this many milliseconds.
+    pub http_delay_ms: Option<u32>,
     /// rpm-ostreed.conf contents (default: an empty file = compiled defaults,
     /// with idle exit disabled through the environment).
     pub config: Option<String>,
@@ -77,7 +81,11 @@ impl Resources {
                 kill(pid, libc::SIGTERM);
                 wait_pid_exit(pid, Duration::from_secs(10));
             }
-            if let Some(i) = self.children.iter().position(|(n, _)| n == "booted-namespace") {
+            if let Some(i) = self
+                .children
+                .iter()
+                .position(|(n, _)| n == "booted-namespace")
+            {
                 let (_, mut c) = self.children.remove(i);
                 stop_child(&mut c, Duration::from_secs(10));
             }
@@ -246,11 +254,14 @@ impl Bed {
             start_polkitd(&tb, &opts, &bus_address, &conn, &mut res);
         }
         let mut http_port = None;
-        if opts.http || opts.http_stall {
+        if opts.http || opts.http_stall || opts.http_delay_ms.is_some() {
             let mut cmd = Command::new("/usr/bin/python3");
             cmd.arg(testbed("httpd.py")).arg(tb.join("remote"));
             if opts.http_stall {
                 cmd.arg("--stall");
+            }
+            if let Some(ms) = opts.http_delay_ms {
+                cmd.args(["--delay", &ms.to_string()]);
             }
             let idx = spawn("httpd", cmd.stdout(Stdio::piped()), &mut res);
             http_port = first_line(&mut res.children[idx].1).parse().ok();
@@ -476,6 +487,20 @@ impl Bed {
             Command::new(testbed("set-head.sh"))
                 .arg(&self.tb)
                 .arg(version.to_string()),
+        );
+    }
+
+    /// Adds remote `name` pointing at the bed's HTTP server (no GPG).
+    pub fn add_http_remote(&self, name: &str) {
+        let port = self.http_port.expect("the bed has an HTTP server");
+        run_ok(
+            Command::new("ostree")
+                .arg(format!(
+                    "--repo={}",
+                    self.sysroot().join("ostree/repo").display()
+                ))
+                .args(["remote", "add", "--set=gpg-verify=false", name])
+                .arg(format!("http://127.0.0.1:{port}/")),
         );
     }
 

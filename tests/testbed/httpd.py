@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""httpd.py DIR [--stall]
+"""httpd.py DIR [--stall | --delay MS]
 
 Serves DIR (e.g. an ostree archive repo, TB/remote) over HTTP on 127.0.0.1 on a free
 port (bound as port 0). Once listening, prints the port number as the first line on
 stdout (flushed); nothing else goes to stdout. No request logging (errors on stderr).
 --stall: accept TCP connections but never read from them or answer (a "stalled
 remote"); connections are held open until exit.
+--delay MS: answer every request, but only after MS milliseconds (a slow remote).
 Exits 0 on SIGTERM or SIGINT. Creates nothing.
 Run with /usr/bin/python3 (or any python3 >= 3.7).
 """
@@ -14,18 +15,31 @@ import http.server
 import signal
 import socket
 import sys
+import time
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    delay = 0.0
+
     def log_message(self, format, *args):
         pass
 
+    def do_GET(self):
+        if self.delay:
+            time.sleep(self.delay)
+        super().do_GET()
+
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--stall"]
-    stall = "--stall" in sys.argv[1:]
+    argv = sys.argv[1:]
+    stall = "--stall" in argv
+    if "--delay" in argv:
+        i = argv.index("--delay")
+        QuietHandler.delay = int(argv[i + 1]) / 1000.0
+        del argv[i:i + 2]
+    args = [a for a in argv if a != "--stall"]
     if len(args) != 1:
-        print("usage: httpd.py DIR [--stall]", file=sys.stderr)
+        print("usage: httpd.py DIR [--stall | --delay MS]", file=sys.stderr)
         return 2
     directory = args[0]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

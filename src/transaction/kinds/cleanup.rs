@@ -77,7 +77,7 @@ impl super::Kind for Cleanup {
                         && ((self.pending && before) || (self.rollback && after));
                     !doomed
                 })
-                .map(|(_, d)| d.clone())
+                .map(|(_, d)| Clone::clone(d))
                 .collect();
             removed = all.len() - keep.len();
             if removed > 0 {

@@ -255,19 +255,14 @@ impl Deploy {
                 let pin = new_origin.override_commit();
                 if let Some(remote) = remote.as_deref().filter(|_| self.may_pull()) {
                     let spec = PullSpec {
+                        repo: ctx.sysroot_path.join("ostree/repo"),
                         remote: remote.to_string(),
                         branch: branch.clone(),
                         commit: pin.clone(),
                         metadata_only: self.flags.check_only,
                         depth: 0,
                     };
-                    pull(
-                        &repo,
-                        &spec,
-                        &ctx.progress,
-                        &ctx.cancellable,
-                        self.stall_timeout,
-                    )?;
+                    pull(&spec, &ctx.progress, &ctx.cancellable, self.stall_timeout)?;
                 }
                 match pin {
                     Some(c) => c,
@@ -309,19 +304,14 @@ impl Deploy {
         let history = |ctx: &WorkerContext| -> Result<()> {
             if let Some(remote) = remote.filter(|_| self.may_pull()) {
                 let spec = PullSpec {
+                    repo: ctx.sysroot_path.join("ostree/repo"),
                     remote: remote.to_string(),
                     branch: branch.to_string(),
                     commit: None,
                     metadata_only: true,
                     depth: -1,
                 };
-                pull(
-                    &repo,
-                    &spec,
-                    &ctx.progress,
-                    &ctx.cancellable,
-                    self.stall_timeout,
-                )?;
+                pull(&spec, &ctx.progress, &ctx.cancellable, self.stall_timeout)?;
             }
             Ok(())
         };

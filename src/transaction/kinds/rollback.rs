@@ -39,7 +39,13 @@ pub(crate) fn around_current(
         return (all.first().cloned(), None, None);
     };
     let pending = all[..pos].first().cloned();
-    (pending, Some(all[pos].clone()), all.get(pos + 1).cloned())
+    // `Clone::clone` shares the object: libostree compares deployments by
+    // identity (the inherent `Deployment::clone` makes a new one).
+    (
+        pending,
+        Some(Clone::clone(&all[pos])),
+        all.get(pos + 1).cloned(),
+    )
 }
 
 impl super::Kind for Rollback {
@@ -66,7 +72,7 @@ impl super::Kind for Rollback {
         if all.first().is_some_and(|d| same(d, &target)) {
             return Ok(Outcome::default());
         }
-        let mut new_order = vec![target.clone()];
+        let mut new_order = vec![Clone::clone(&target)];
         new_order.extend(all.into_iter().filter(|d| !same(d, &target)));
         ctx.check_cancelled()?;
         sysroot.write_deployments(&new_order, Some(&ctx.cancellable))?;
