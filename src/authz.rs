@@ -43,6 +43,12 @@ impl Access {
     }
 }
 
+/// An error's message without GDBus's `GDBus.Error:<name>: ` prefix.
+fn plain(mut e: glib::Error) -> String {
+    gio::DBusError::strip_remote_error(&mut e);
+    e.message().to_string()
+}
+
 /// The full polkit action id of a short action name.
 pub(crate) fn action_id(short: &str) -> String {
     format!("{}.{short}", names::BUS_NAME)
@@ -201,8 +207,7 @@ pub(crate) fn authorize(
                     return reply_error(call.invocation, err);
                 }
                 Err(e) => {
-                    let err =
-                        BusError::dbus_failed(format!("Authorization error: {}", e.message()));
+                    let err = BusError::dbus_failed(format!("Authorization error: {}", plain(e)));
                     return reply_error(call.invocation, err);
                 }
             }
@@ -243,7 +248,7 @@ pub(crate) async fn peer_may(
         Ok(d) => Ok(d.authorized),
         Err(e) => Err(BusError::dbus_failed(format!(
             "Authorization error: {}",
-            e.message()
+            plain(e)
         ))),
     }
 }

@@ -29,6 +29,7 @@ pub struct StartDaemonArgs {
 /// Runs the daemon until it exits; errors before the name is owned are fatal.
 pub fn run(args: StartDaemonArgs) -> Result<()> {
     let started = Instant::now();
+    crate::memory::limit_arenas();
     if !is_root() && std::env::var_os("RPMOSTREE_SUPPRESS_REQUIRES_ROOT_CHECK").is_none() {
         bail!("This command requires root privileges");
     }
@@ -90,6 +91,11 @@ pub fn run(args: StartDaemonArgs) -> Result<()> {
         });
     }
     idle.reevaluate(&daemon);
+    // Startup work is done: give back what serving calls does not need.
+    glib::idle_add_local_full(glib::Priority::LOW, || {
+        crate::memory::trim();
+        glib::ControlFlow::Break
+    });
 
     for sig in [libc::SIGTERM, libc::SIGINT] {
         let quit = quit.clone();
@@ -101,11 +107,11 @@ pub fn run(args: StartDaemonArgs) -> Result<()> {
     if args.debug {
         watch_stdin(quit.clone());
     }
-    {
-        // Without the bus there is nobody to serve (and no name to give back).
+    // Without the bus there is nobody to serve (and no name to give back).
+    let closed_handler = {
         let quit = glib::thread_guard::ThreadGuard::new(quit.clone());
-        conn.connect_closed(move |_, _, _| (quit.get_ref())("Lost the system bus connection"));
-    }
+        conn.connect_closed(move |_, _, _| (quit.get_ref())("Lost the system bus connection"))
+    };
     let _monitor = watch_sysroot(&daemon)?;
 
     main_loop.run();
@@ -114,6 +120,8 @@ pub fn run(args: StartDaemonArgs) -> Result<()> {
     glib::g_message!("rpm-ostreed", "{reason}");
     daemon.txns.cancel_all();
     release_name(&conn);
+    // Disconnected here: the connection may be finalized in GDBus's thread.
+    conn.disconnect(closed_handler);
     Ok(())
 }
 

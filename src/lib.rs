@@ -15,6 +15,7 @@ pub mod daemon;
 pub(crate) mod deploy_request;
 pub(crate) mod deployment;
 pub(crate) mod error;
+pub(crate) mod memory;
 pub mod names;
 pub(crate) mod options;
 pub(crate) mod os;

@@ -57,6 +57,22 @@ fn name_owner(bus: &gio::DBusConnection) -> Option<String> {
     .and_then(|r| r.child_value(0).str().map(String::from))
 }
 
+/// Signal handlers disconnected on drop, here on the main thread: the objects
+/// may be finalized later in GDBus's thread, which must not free thread-bound
+/// closures (that aborts).
+struct Handlers<O: IsA<glib::Object>> {
+    obj: O,
+    ids: Vec<glib::SignalHandlerId>,
+}
+
+impl<O: IsA<glib::Object>> Drop for Handlers<O> {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            self.obj.disconnect(id);
+        }
+    }
+}
+
 /// Runs the transaction at `address` to its end. `bus` (if any) is watched for
 /// the daemon leaving.
 pub(crate) fn run(bus: Option<&gio::DBusConnection>, address: &str, quiet: bool) -> Result<()> {
@@ -91,6 +107,10 @@ pub(crate) fn run(bus: Option<&gio::DBusConnection>, address: &str, quiet: bool)
         gio::Cancellable::NONE,
     )
     .map_err(|e| anyhow!("Connecting to transaction {address}: {}", clean_error(&e)))?;
+    let mut proxy_handlers = Handlers {
+        obj: proxy.clone(),
+        ids: Vec::new(),
+    };
     let sub = {
         let renderer = renderer.clone();
         let finish = finish.clone();
@@ -107,6 +127,7 @@ pub(crate) fn run(bus: Option<&gio::DBusConnection>, address: &str, quiet: bool)
             (handler.get_ref())(name, args)
         })
     };
+    proxy_handlers.ids.push(sub);
     let owner_sub = bus.and_then(|bus| {
         let owner = name_owner(bus)?;
         let finish = finish.clone();
@@ -173,15 +194,17 @@ pub(crate) fn run(bus: Option<&gio::DBusConnection>, address: &str, quiet: bool)
     }
     if result.borrow().is_none() {
         // The connection closing before Finished means the daemon went away.
-        let closed = {
-            let finish_tx = glib::thread_guard::ThreadGuard::new(finish.clone());
-            peer.connect_closed(move |_, _, _| (finish_tx.get_ref())(Err(BUS_OWNER_CHANGED.into())))
+        let finish_tx = glib::thread_guard::ThreadGuard::new(finish.clone());
+        let closed = peer
+            .connect_closed(move |_, _, _| (finish_tx.get_ref())(Err(BUS_OWNER_CHANGED.into())));
+        let _peer_handlers = Handlers {
+            obj: peer.clone(),
+            ids: vec![closed],
         };
         main_loop.run();
-        peer.disconnect(closed);
     }
     sigint.remove();
-    proxy.disconnect(sub);
+    drop(proxy_handlers);
     if let (Some(bus), Some(id)) = (bus, owner_sub) {
         bus.signal_unsubscribe(id);
     }

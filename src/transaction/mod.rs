@@ -165,6 +165,11 @@ impl Manager {
         drop(server);
         crate::sysroot::update_properties(daemon);
         daemon.idle_state_changed();
+        // The worker's allocations and the code it ran are not needed any more.
+        glib::idle_add_local_full(glib::Priority::LOW, || {
+            crate::memory::trim();
+            glib::ControlFlow::Break
+        });
     }
 
     fn queue_reboot(daemon: &Rc<Daemon>) {

@@ -32,6 +32,24 @@ pub(crate) struct Callbacks {
 struct Peer {
     conn: gio::DBusConnection,
     registration: Option<gio::RegistrationId>,
+    closed_handler: Option<glib::SignalHandlerId>,
+}
+
+impl Peer {
+    /// Unregisters the object and the handler here, on the main thread: the
+    /// connection itself may be finalized later in GDBus's thread, which must
+    /// not free our (thread-bound) closures.
+    fn release(mut self) {
+        if let Some(id) = self.registration.take() {
+            let _ = self.conn.unregister_object(id);
+        }
+        if let Some(h) = self.closed_handler.take() {
+            self.conn.disconnect(h);
+        }
+        if !self.conn.is_closed() {
+            self.conn.close(gio::Cancellable::NONE, |_| {});
+        }
+    }
 }
 
 pub(crate) struct PeerServer {
@@ -139,7 +157,7 @@ impl PeerServer {
         // GDBus emits `closed` in the context the connection was accepted in,
         // which is ours; the guard makes that assumption checked.
         let guard = glib::thread_guard::ThreadGuard::new(weak);
-        conn.connect_closed(move |conn, _, _| {
+        let closed_handler = conn.connect_closed(move |conn, _, _| {
             if let Some(s) = guard.get_ref().upgrade() {
                 s.forget(conn);
             }
@@ -147,6 +165,7 @@ impl PeerServer {
         self.peers.borrow_mut().push(Peer {
             conn: conn.clone(),
             registration: Some(registration),
+            closed_handler: Some(closed_handler),
         });
         (self.callbacks.peers_changed)();
         true
@@ -155,11 +174,13 @@ impl PeerServer {
     fn forget(&self, conn: &gio::DBusConnection) {
         let removed = {
             let mut peers = self.peers.borrow_mut();
-            let before = peers.len();
-            peers.retain(|p| &p.conn != conn);
-            before != peers.len()
+            peers
+                .iter()
+                .position(|p| &p.conn == conn)
+                .map(|i| peers.remove(i))
         };
-        if removed {
+        if let Some(peer) = removed {
+            peer.release();
             glib::g_message!(
                 "rpm-ostreed",
                 "Process disconnected from transaction progress"
@@ -200,13 +221,8 @@ pub(crate) fn emit(conn: &gio::DBusConnection, signal: &str, body: &Variant) {
 impl Drop for PeerServer {
     fn drop(&mut self) {
         self.server.stop();
-        for mut p in self.peers.take() {
-            if let Some(id) = p.registration.take() {
-                let _ = p.conn.unregister_object(id);
-            }
-            if !p.conn.is_closed() {
-                p.conn.close(gio::Cancellable::NONE, |_| {});
-            }
+        for p in self.peers.take() {
+            p.release();
         }
         let _ = std::fs::remove_file(&self.socket_path);
     }

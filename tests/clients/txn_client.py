@@ -3,8 +3,8 @@
 
 Usage:
   txn_client.py --bus-call OBJPATH INTERFACE METHOD GVARIANT_ARGS_TEXT
-                [--no-start] [--cancel-after-start] [--timeout SECONDS]
-  txn_client.py --address ADDR [--no-start] [--cancel-after-start] [--timeout SECONDS]
+                [--no-start | --cancel] [--cancel-after-start] [--timeout SECONDS]
+  txn_client.py --address ADDR [--no-start | --cancel] [--cancel-after-start] [--timeout SECONDS]
 
 --bus-call: calls METHOD on the bus name org.projectatomic.rpmostree1 over the system
   bus (Gio.bus_get_sync(SYSTEM): honours DBUS_SYSTEM_BUS_ADDRESS), parameters parsed
@@ -19,7 +19,8 @@ Usage:
 It connects with Gio.DBusConnection.new_for_address(ADDR, AUTHENTICATION_CLIENT),
 subscribes to every signal of org.projectatomic.rpmostree1.Transaction at "/", reads
 the Title and InitiatingClientDescription properties, calls Start() (unless
---no-start), calls Cancel() right after Start returned (--cancel-after-start), and
+--no-start; --cancel calls Cancel instead of Start), calls Cancel() right after
+Start returned (--cancel-after-start), and
 waits for Finished.
 
 Output: one JSON object per line on stdout, flushed, in this order of events:
@@ -214,6 +215,10 @@ class Client:
                       GLib.VariantType("(v)"), got)
 
     def after_properties(self):
+        if self.opts.cancel:
+            self.txn_call("Cancel", None, None,
+                          lambda _reply: emit({"event": "cancel"}))
+            return
         if self.opts.no_start:
             return
         self.start_pending = True
@@ -260,6 +265,8 @@ def main():
     g.add_argument("--address")
     p.add_argument("--no-start", action="store_true")
     p.add_argument("--cancel-after-start", action="store_true")
+    p.add_argument("--cancel", action="store_true",
+                   help="call Cancel instead of Start, then wait for Finished")
     p.add_argument("--timeout", type=float, default=120.0)
     opts = p.parse_args()
     return Client(opts).run()

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 pub use bus::*;
 pub use proc::*;
+#[allow(unused_imports)]
 pub use txn::*;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rpm-ostree");

@@ -38,7 +38,18 @@ pub fn start_call(
 pub struct Txn {
     pub peer: gio::DBusConnection,
     proxy: gio::DBusProxy,
+    handler: Option<glib::SignalHandlerId>,
     pub events: Rc<RefCell<Vec<(String, Variant)>>>,
+}
+
+impl Drop for Txn {
+    fn drop(&mut self) {
+        // Here, on the test's thread: the proxy may be finalized in GDBus's
+        // thread, which must not free the thread-bound handler.
+        if let Some(h) = self.handler.take() {
+            self.proxy.disconnect(h);
+        }
+    }
 }
 
 impl Txn {
@@ -60,7 +71,7 @@ impl Txn {
         )?;
         let events: Rc<RefCell<Vec<(String, Variant)>>> = Rc::default();
         let e = glib::thread_guard::ThreadGuard::new(events.clone());
-        proxy.connect_g_signal(None, move |_, _, name, args| {
+        let handler = proxy.connect_g_signal(None, move |_, _, name, args| {
             e.get_ref()
                 .borrow_mut()
                 .push((name.to_string(), args.clone()));
@@ -68,6 +79,7 @@ impl Txn {
         Ok(Txn {
             peer,
             proxy,
+            handler: Some(handler),
             events,
         })
     }
