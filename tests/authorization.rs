@@ -292,7 +292,7 @@ fn a_frozen_polkitd_does_not_block_other_clients() {
             "polkit answered while frozen?"
         );
         kill(pid, libc::SIGCONT);
-        assert_eq!(first_line(&mut waiting).contains("AccessDenied"), true);
+        assert!(first_line(&mut waiting).contains("AccessDenied"));
         stop_child(&mut waiting, Duration::from_secs(5));
     });
 }
