@@ -384,7 +384,7 @@ fn rollback_and_cleanup_kinds() {
         bed.ostree(&["admin", "pin", "--unpin", "1"]);
         let ((ok, _), _) = run_txn("Cleanup", &cleanup_args(&["rollback-deploy", "repomd"]));
         assert!(ok);
-        assert_eq!(deployment_checksums(bed), [v1.clone()]);
+        assert_eq!(deployment_checksums(bed), [v1]);
         let ((ok, _), _) = run_txn("Cleanup", &cleanup_args(&["base"]));
         assert!(ok);
     });
