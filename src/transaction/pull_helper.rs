@@ -65,6 +65,10 @@ fn run(spec: &PullSpec) -> Result<(), String> {
         Some(&progress),
         gio::Cancellable::NONE,
     );
+    // The final counts, also for pulls too quick for a progress update.
+    if result.is_ok() {
+        emit(json!({ "progress": progress_json(&progress) }));
+    }
     progress.finish();
     result.map_err(|e| e.message().to_string())
 }

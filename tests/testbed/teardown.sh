@@ -30,7 +30,7 @@ if [ -d "$tb/gnupg" ]; then
         sleep 0.01
     done
     for p in /proc/[0-9]*; do   # any other agent still naming TB/gnupg
-        cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+        cmd=$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
         case $cmd in *gpg-agent*"$tb/gnupg"*) kill -KILL "${p#/proc/}" 2>/dev/null || true;; esac
     done
 fi
