@@ -19,6 +19,7 @@
 #   usr/lib/os-release                          (ID=testos, VERSION_ID=VERSION)
 #   usr/lib/modules/$KVER/{vmlinuz,initramfs.img}  fake, identical for every VERSION
 #                                               (KVER=6.1.0-testos, fixed)
+#   usr/bin/sh, usr/bin/true + their libraries  copies of the host's (dash, coreutils)
 #   usr/bin/dracut                              POSIX-sh stand-in for dracut: writes
 #                                               "FAKE-INITRAMFS args: <args>" to the output
 #                                               file; appends its argv to
@@ -65,6 +66,22 @@ PRETTY_NAME="Test OS $version"
 OSR
 cp usr/lib/os-release usr/etc/os-release
 cp /etc/passwd /etc/group usr/etc/
+
+# A working /usr/bin/sh and /usr/bin/true with the libraries they need (the tree's
+# own dracut below is a shell script, run inside the tree by the daemon), at the
+# paths the dynamic loader looks for them (/lib -> usr/lib, /lib64 -> usr/lib64).
+for bin in /bin/sh /bin/true; do
+    real=$(readlink -f "$bin")
+    cp "$real" "usr/bin/$(basename "$bin")"
+    for lib in $(ldd "$real" | awk '$1 ~ /^\// { print $1 } $3 ~ /^\// { print $3 }'); do
+        case $lib in
+            /usr/*) dest=${lib#/} ;;
+            *) dest=usr${lib} ;;
+        esac
+        mkdir -p "$(dirname "$dest")"
+        [ -e "$dest" ] || cp "$(readlink -f "$lib")" "$dest"
+    done
+done
 
 # Fixed kernel and initramfs: the same boot checksum for every VERSION.
 echo "FAKE-KERNEL $KVER" > "usr/lib/modules/$KVER/vmlinuz"
