@@ -192,8 +192,9 @@ fn register_client(daemon: &Rc<Daemon>, call: MethodCall) {
         Box::new(move || gio::bus_unwatch_name(watch)),
     );
     daemon.idle_state_changed();
-    // Fill in uid, pid and unit before answering, so that a transaction the
-    // client starts next is described completely.
+    // Answer now (clients pipeline their first calls behind this one); uid,
+    // pid and unit are filled in as the bus answers.
+    call.invocation.return_value(None);
     let daemon = daemon.clone();
     glib::MainContext::default().spawn_local(async move {
         let conn = daemon.store.connection().clone();
@@ -211,7 +212,6 @@ fn register_client(daemon: &Rc<Daemon>, call: MethodCall) {
         };
         let desc = daemon.clients.borrow().describe(&sender);
         glib::g_message!("rpm-ostreed", "{desc} added; new total={total}");
-        call.invocation.return_value(None);
     });
 }
 

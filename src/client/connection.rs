@@ -5,9 +5,11 @@
 use anyhow::{Context, Result, anyhow, bail};
 use gio::prelude::*;
 use glib::Variant;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Child;
+use std::rc::Rc;
 
 use super::cli::{DaemonOpts, OsOpts};
 use crate::names;
@@ -19,6 +21,8 @@ pub(crate) const LONG_TIMEOUT_MS: i32 = 5 * 60 * 1000;
 pub(crate) struct Client {
     pub bus: gio::DBusConnection,
     pub os_path: String,
+    /// Sysroot and OS properties as read while connecting (after `Reload`).
+    pub initial: (BTreeMap<String, Variant>, BTreeMap<String, Variant>),
     _agent: Option<AgentGuard>,
 }
 
@@ -106,6 +110,17 @@ fn ensure_daemon_started() -> Result<()> {
     Ok(())
 }
 
+/// The `id` of the OS's default deployment in OS properties (it changes when a
+/// deployment is made).
+pub(crate) fn default_deployment_id(os_props: &BTreeMap<String, Variant>) -> Option<String> {
+    os_props.get("DefaultDeployment").and_then(|v| {
+        glib::VariantDict::new(Some(v))
+            .lookup::<String>("id")
+            .ok()
+            .flatten()
+    })
+}
+
 /// Turns GDBus's error text into what users should read.
 pub(crate) fn clean_error(e: &glib::Error) -> String {
     let mut msg = e.message().to_string();
@@ -168,34 +183,94 @@ pub(crate) fn get_all(
         .ok_or_else(|| anyhow!("Unexpected reply to GetAll({iface})"))
 }
 
-fn register_client(bus: &gio::DBusConnection) -> Result<()> {
+/// Sends `calls` at once and waits for every reply: the daemon answers them in
+/// order, so the whole batch costs one round trip.
+fn call_all(
+    bus: &gio::DBusConnection,
+    calls: &[(&str, &str, &str, Option<Variant>)],
+) -> Vec<Result<Variant, glib::Error>> {
+    type Slot = Rc<RefCell<Option<Result<Variant, glib::Error>>>>;
+    let slots: Vec<Slot> = calls.iter().map(|_| Slot::default()).collect();
+    for ((path, iface, method, args), slot) in calls.iter().zip(&slots) {
+        let slot = slot.clone();
+        bus.call(
+            Some(names::BUS_NAME),
+            path,
+            iface,
+            method,
+            args.as_ref(),
+            None,
+            gio::DBusCallFlags::NONE,
+            LONG_TIMEOUT_MS,
+            gio::Cancellable::NONE,
+            move |r| *slot.borrow_mut() = Some(r),
+        );
+    }
+    let ctx = glib::MainContext::ref_thread_default();
+    while slots.iter().any(|s| s.borrow().is_none()) {
+        ctx.iteration(true);
+    }
+    slots
+        .into_iter()
+        .map(|s| s.take().expect("every reply arrived"))
+        .collect()
+}
+
+type ManagedObjects = BTreeMap<String, BTreeMap<String, BTreeMap<String, Variant>>>;
+
+/// The first conversation with the daemon: register (root), `Reload`, and read
+/// every object's properties. Retried while the daemon is exiting for idleness
+/// (it answers `NoReply`; activation then starts a fresh one).
+fn handshake(bus: &gio::DBusConnection) -> Result<ManagedObjects> {
     let id = std::env::var("RPMOSTREE_CLIENT_ID").unwrap_or_else(|_| "cli".into());
-    let mut opts = BTreeMap::new();
-    opts.insert("id".to_string(), id.to_variant());
-    // A daemon that is exiting because it was idle answers NoReply: try again,
-    // activation then starts a fresh one.
-    let mut last = None;
-    for _ in 0..5 {
-        match call(
-            bus,
+    let mut reg = BTreeMap::new();
+    reg.insert("id".to_string(), id.to_variant());
+    let mut calls = Vec::new();
+    if is_root() {
+        calls.push((
             names::SYSROOT_PATH,
             names::IFACE_SYSROOT,
             "RegisterClient",
-            Some(&(opts.clone(),).to_variant()),
-            false,
-        ) {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if remote_error_name(&e).as_deref()
-                    == Some("org.freedesktop.DBus.Error.NoReply") =>
-            {
-                last = Some(e)
-            }
-            Err(e) => bail!("Failed to invoke RegisterClient: {}", clean_error(&e)),
-        }
+            Some((reg,).to_variant()),
+        ));
     }
-    let e = last.expect("at least one attempt");
-    bail!("Failed to invoke RegisterClient: {}", clean_error(&e))
+    calls.push((names::SYSROOT_PATH, names::IFACE_SYSROOT, "Reload", None));
+    calls.push((
+        names::BASE_PATH,
+        names::IFACE_OBJECT_MANAGER,
+        "GetManagedObjects",
+        None,
+    ));
+    let mut attempt = 0;
+    loop {
+        let mut results = call_all(bus, &calls);
+        let no_reply = results.iter().any(|r| {
+            r.as_ref().err().and_then(remote_error_name).as_deref()
+                == Some("org.freedesktop.DBus.Error.NoReply")
+        });
+        attempt += 1;
+        if no_reply && attempt < 5 {
+            continue;
+        }
+        let objects = results.pop().expect("GetManagedObjects");
+        let reload = results.pop().expect("Reload");
+        if let Some(Err(e)) = results.pop() {
+            bail!("Failed to invoke RegisterClient: {}", clean_error(&e));
+        }
+        reload.map_err(|e| anyhow!("Loading sysroot: {}", clean_error(&e)))?;
+        let objects = objects.map_err(|e| anyhow!("Loading sysroot: {}", clean_error(&e)))?;
+        let parsed: BTreeMap<
+            glib::variant::ObjectPath,
+            BTreeMap<String, BTreeMap<String, Variant>>,
+        > = objects
+            .child_value(0)
+            .get()
+            .ok_or_else(|| anyhow!("Loading sysroot: unexpected reply to GetManagedObjects"))?;
+        return Ok(parsed
+            .into_iter()
+            .map(|(p, v)| (p.as_str().to_string(), v))
+            .collect());
+    }
 }
 
 /// Connects to the daemon as every daemon command does.
@@ -209,24 +284,15 @@ pub(crate) fn connect(opts: &DaemonOpts, os: Option<&OsOpts>) -> Result<Client> 
             e.message()
         )
     })?;
-    if is_root() {
-        register_client(&bus).map_err(unreachable_hint)?;
-    }
-    call(
-        &bus,
-        names::SYSROOT_PATH,
-        names::IFACE_SYSROOT,
-        "Reload",
-        None,
-        false,
-    )
-    .map_err(|e| unreachable_hint(anyhow!("Loading sysroot: {}", clean_error(&e))))?;
+    let objects = handshake(&bus).map_err(unreachable_hint)?;
+    let sysroot = objects
+        .get(names::SYSROOT_PATH)
+        .and_then(|o| o.get(names::IFACE_SYSROOT))
+        .cloned()
+        .ok_or_else(|| anyhow!("Loading sysroot: the daemon has no Sysroot object"))?;
+    let prop = |k: &str| sysroot.get(k).and_then(|v| v.str().map(String::from));
     if let Some(want) = &opts.sysroot {
-        let props = get_all(&bus, names::SYSROOT_PATH, names::IFACE_SYSROOT)?;
-        let path = props
-            .get("Path")
-            .and_then(|v| v.str().map(String::from))
-            .unwrap_or_default();
+        let path = prop("Path").unwrap_or_default();
         let want_c = std::fs::canonicalize(want).unwrap_or_else(|_| want.clone());
         if Path::new(&path) != want_c {
             bail!(
@@ -235,19 +301,26 @@ pub(crate) fn connect(opts: &DaemonOpts, os: Option<&OsOpts>) -> Result<Client> 
             );
         }
     }
+    let os_objects: BTreeMap<String, BTreeMap<String, Variant>> = objects
+        .into_iter()
+        .filter_map(|(p, mut ifaces)| ifaces.remove(names::IFACE_OS).map(|props| (p, props)))
+        .collect();
     let os_path = match os.and_then(|o| o.stateroot.as_deref()) {
-        Some(name) => get_os(&bus, name)?,
-        None => {
-            let props = get_all(&bus, names::SYSROOT_PATH, names::IFACE_SYSROOT)?;
-            match props.get("Booted").and_then(|v| v.str().map(String::from)) {
-                Some(p) if p != "/" => p,
-                _ => get_os(&bus, "")?,
-            }
-        }
+        Some(name) => os_objects
+            .iter()
+            .find(|(_, props)| props.get("Name").and_then(|v| v.str()) == Some(name))
+            .map(|(p, _)| p.clone())
+            .ok_or_else(|| anyhow!("Loading sysroot: OS name \"{name}\" not found"))?,
+        None => match prop("Booted") {
+            Some(p) if p != "/" => p,
+            _ => get_os(&bus, "")?,
+        },
     };
+    let os_props = os_objects.get(&os_path).cloned().unwrap_or_default();
     Ok(Client {
         bus,
         os_path,
+        initial: (sysroot, os_props),
         _agent: agent,
     })
 }
@@ -320,16 +393,5 @@ impl Client {
         .map(|_| ())
         .map_err(|e| anyhow!("{}", clean_error(&e)))
         .context("Reloading")
-    }
-
-    /// The `id` of the OS's default deployment (changes when one is made).
-    pub(crate) fn default_deployment_id(&self) -> Result<Option<String>> {
-        let props = self.os_props()?;
-        Ok(props.get("DefaultDeployment").and_then(|v| {
-            glib::VariantDict::new(Some(v))
-                .lookup::<String>("id")
-                .ok()
-                .flatten()
-        }))
     }
 }

@@ -10,12 +10,13 @@ use crate::client::cli::{InitramfsArgs, InitramfsEtcArgs};
 use crate::client::connection::{self, Client};
 use crate::client::status_text::Dict;
 
-fn default_deployment(client: &Client) -> Result<Dict> {
-    Ok(client
-        .os_props()?
+fn default_deployment(client: &Client) -> Dict {
+    client
+        .initial
+        .1
         .get("DefaultDeployment")
         .and_then(|v| v.get::<Dict>())
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 fn strv(d: &Dict, k: &str) -> Vec<String> {
@@ -36,7 +37,7 @@ pub(crate) fn run(a: InitramfsArgs, ctx: &Context) -> Result<Exit> {
     }
     let client = connection::connect(&a.daemon, Some(&a.os))?;
     if !(a.enable || a.disable) {
-        let d = default_deployment(&client)?;
+        let d = default_deployment(&client);
         let on = d
             .get("regenerate-initramfs")
             .and_then(|v| v.get::<bool>())
@@ -84,7 +85,7 @@ pub(crate) fn run_etc(a: InitramfsEtcArgs, ctx: &Context) -> Result<Exit> {
     let client = connection::connect(&a.daemon, Some(&a.os))?;
     let modifies = !a.track.is_empty() || !a.untrack.is_empty() || a.untrack_all || a.force_sync;
     if !modifies {
-        let files = strv(&default_deployment(&client)?, "initramfs-etc");
+        let files = strv(&default_deployment(&client), "initramfs-etc");
         if files.is_empty() {
             println!("No tracked files.");
         } else {

@@ -124,7 +124,7 @@ pub(crate) fn deployment_transaction(
     args: &Variant,
     outcome: Outcome,
 ) -> Result<Exit> {
-    let before = client.default_deployment_id()?;
+    let before = connection::default_deployment_id(&client.initial.1);
     let reply = client.os_call(method, args)?;
     let address = reply.child_value(0).str().unwrap_or_default().to_string();
     txn::run(Some(&client.bus), &address, ctx.quiet)?;
@@ -136,7 +136,7 @@ pub(crate) fn deployment_transaction(
         println!("Exiting because of '--dry-run' option");
         return Ok(Exit::Ok);
     }
-    let after = client.default_deployment_id()?;
+    let after = connection::default_deployment_id(&client.os_props()?);
     if before == after {
         return Ok(if outcome.unchanged_exit_77 {
             Exit::Unchanged

@@ -117,8 +117,7 @@ fn json_output(
 
 pub(crate) fn run(args: StatusArgs, _ctx: &Context) -> Result<Exit> {
     let client = connection::connect(&args.daemon, None)?;
-    let sys = client.sysroot_props()?;
-    let os = client.os_props()?;
+    let (sys, os) = client.initial.clone();
     let deployments: Vec<Dict> = sys
         .get("Deployments")
         .and_then(|v| v.get::<Vec<Dict>>())

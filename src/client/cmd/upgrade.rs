@@ -28,7 +28,8 @@ pub(crate) fn run(a: UpgradeArgs, ctx: &Context) -> Result<Exit> {
         check_update_driver(&client, a.bypass_driver)?;
     }
     let policy = client
-        .sysroot_props()?
+        .initial
+        .0
         .get("AutomaticUpdatePolicy")
         .and_then(|v| v.str().map(String::from))
         .unwrap_or_default();
