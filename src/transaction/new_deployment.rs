@@ -53,13 +53,16 @@ pub(crate) fn write(ctx: &WorkerContext, nd: &NewDeployment<'_>) -> Result<ostre
     if !etc.is_empty() {
         overlays.push(initramfs::etc_overlay(ctx, &etc_root(ctx, nd.merge), &etc)?);
     }
-    let kargs: Option<Vec<&str>> = nd
-        .kargs
-        .as_ref()
-        .map(|k| k.iter().map(String::as_str).collect());
+    // Always explicit: a staged deployment then carries its arguments
+    // (status and `kargs` show them before finalization).
+    let merge_kargs = merge_kargs(nd.merge);
+    let kargs: Vec<&str> = match &nd.kargs {
+        Some(k) => k.iter().map(String::as_str).collect(),
+        None => merge_kargs.split_whitespace().collect(),
+    };
     let overlay_refs: Vec<&str> = overlays.iter().map(String::as_str).collect();
     let opts = ostree::SysrootDeployTreeOpts {
-        override_kernel_argv: kargs.as_deref(),
+        override_kernel_argv: Some(kargs.as_slice()),
         overlay_initrds: (!overlay_refs.is_empty()).then_some(overlay_refs.as_slice()),
         ..Default::default()
     };
@@ -98,6 +101,15 @@ pub(crate) fn write(ctx: &WorkerContext, nd: &NewDeployment<'_>) -> Result<ostre
     };
     ctx.progress.task_end("done");
     Ok(new)
+}
+
+/// The merge deployment's kernel arguments.
+fn merge_kargs(merge: &ostree::Deployment) -> String {
+    merge
+        .bootconfig()
+        .and_then(|bc| bc.get("options"))
+        .map(|s| s.to_string())
+        .unwrap_or_default()
 }
 
 /// Creates or removes libostree's finalization lock for the staged deployment.

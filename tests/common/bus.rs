@@ -29,6 +29,8 @@ pub fn connect(address: &str) -> gio::DBusConnection {
 }
 
 /// Iterates the thread-default main context until `cond` holds or `timeout` passes.
+/// Signals wake it at once; conditions that poll (a property read) are checked
+/// again at least every 20 ms.
 pub fn iterate_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let ctx = glib::MainContext::ref_thread_default();
     let deadline = Instant::now() + timeout;
@@ -43,7 +45,8 @@ pub fn iterate_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool 
         if left.is_zero() {
             return false;
         }
-        let wake = glib::timeout_source_new(left, None, glib::Priority::DEFAULT, || {
+        let wait = left.min(Duration::from_millis(20));
+        let wake = glib::timeout_source_new(wait, None, glib::Priority::DEFAULT, || {
             glib::ControlFlow::Break
         });
         wake.attach(Some(&ctx));
