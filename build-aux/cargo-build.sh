@@ -1,13 +1,15 @@
 #!/bin/sh
-# cargo-build.sh SRCDIR BUILDDIR PROFILE OUTPUT: builds the rpm-ostree binary
-# with cargo (meson 1.0 has no native cargo support) and copies it to OUTPUT.
-# CARGO_TARGET_DIR, if set, is honoured (lets `make check` reuse its build).
+# cargo-build.sh SRCDIR BUILDDIR PROFILE LIBEXECDIR OUTPUT: builds the binary
+# named like OUTPUT (the client rpm-ostree, or the daemon rpm-ostreed, which
+# `rpm-ostree start-daemon` finds in LIBEXECDIR) with cargo (meson 1.0 has no
+# native cargo support) and copies it to OUTPUT. CARGO_TARGET_DIR, if set, is
+# honoured (lets `make check` reuse its build).
 set -eu
-src=$1 build=$2 profile=$3 output=$4
+src=$1 build=$2 profile=$3 libexecdir=$4 output=$5
+bin=$(basename "$output")
 target=${CARGO_TARGET_DIR:-$build/cargo-target}
-if [ "$profile" = release ]; then
-    cargo build --manifest-path "$src/Cargo.toml" --target-dir "$target" --release --bin rpm-ostree
-else
-    cargo build --manifest-path "$src/Cargo.toml" --target-dir "$target" --bin rpm-ostree
-fi
-cp "$target/$profile/rpm-ostree" "$output"
+release=
+[ "$profile" = release ] && release=--release
+RPMOSTREE_LIBEXECDIR=$libexecdir cargo build --manifest-path "$src/Cargo.toml" \
+    --target-dir "$target" $release --bin "$bin"
+cp "$target/$profile/$bin" "$output"

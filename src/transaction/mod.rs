@@ -2,10 +2,12 @@
 //! calls, BUSY for others, the start timeout, Start/Cancel from peers, the
 //! worker's events turned into signals, `Finished`, and teardown.
 
+pub(crate) mod child;
 pub(crate) mod initramfs;
 pub(crate) mod kinds;
 pub(crate) mod new_deployment;
 pub(crate) mod progress;
+pub mod prune;
 pub(crate) mod pull;
 pub mod pull_helper;
 pub(crate) mod server;

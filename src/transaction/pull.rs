@@ -7,13 +7,10 @@
 use anyhow::{Context, Result, anyhow};
 use gio::prelude::*;
 use serde_json::{Value, json};
-use std::io::Read;
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::child::{Helper, Line};
 use super::progress::{DownloadProgress, Event, ProgressSink};
 
 /// What to pull, into which repository.
@@ -104,26 +101,6 @@ fn handle_line(line: &str, sink: &ProgressSink) -> Option<String> {
     None
 }
 
-fn wait_readable(fds: &[i32], timeout: Duration) -> Vec<bool> {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: `pfds` is a valid array of pollfd of the given length.
-    unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
-    pfds.iter().map(|p| p.revents != 0).collect()
-}
-
-fn kill(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 /// Pulls `spec`, reporting through `sink`. Fails with the cancellation error when
 /// `cancellable` fires, and with a clear error when nothing arrives for
 /// `stall_timeout`.
@@ -134,76 +111,33 @@ pub(crate) fn pull(
     stall_timeout: Duration,
 ) -> Result<()> {
     cancellable.set_error_if_cancelled()?;
-    let exe = std::env::current_exe().context("Finding our own executable")?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("internal-pull")
-        .arg(spec.to_json())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    // SAFETY: prctl only; the child must not outlive the worker thread.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().context("Starting the pull")?;
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let out_fd = stdout.as_raw_fd();
-    let cancel_fd = cancellable.fd();
-    let mut buf = Vec::new();
+    let mut helper =
+        Helper::spawn("internal-pull", &spec.to_json()).context("Starting the pull")?;
     let mut error = None;
-    let mut last_activity = Instant::now();
     let result = loop {
-        let idle = last_activity.elapsed();
-        if idle >= stall_timeout {
-            kill(&mut child);
-            break Err(anyhow!(
-                "Pulling from remote '{}' stalled: nothing received for {} seconds",
-                spec.remote,
-                stall_timeout.as_secs()
-            ));
-        }
-        let mut fds = vec![out_fd];
-        if cancel_fd >= 0 {
-            fds.push(cancel_fd);
-        }
-        let ready = wait_readable(&fds, (stall_timeout - idle).min(Duration::from_secs(1)));
-        if cancellable.is_cancelled() {
-            kill(&mut child);
-            break cancellable
-                .set_error_if_cancelled()
-                .map_err(anyhow::Error::from);
-        }
-        if !ready[0] {
-            continue;
-        }
-        // Readable: a read returns at once with data, or 0 at end of file.
-        let mut chunk = [0u8; 8192];
-        let n = stdout.read(&mut chunk).unwrap_or(0);
-        if n == 0 {
-            let status = child.wait().context("Waiting for the pull")?;
-            if status.success() {
-                break Ok(());
+        match helper.next_line(cancellable, stall_timeout) {
+            Err(e) => break Err(e),
+            Ok(Line::Text(line)) => {
+                if let Some(e) = handle_line(&line, sink) {
+                    error = Some(e);
+                }
             }
-            break Err(anyhow!(
-                "{}",
-                error.unwrap_or_else(|| format!("Pull failed ({status})"))
-            ));
-        }
-        last_activity = Instant::now();
-        buf.extend_from_slice(&chunk[..n]);
-        while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=pos).collect();
-            if let Some(e) = handle_line(String::from_utf8_lossy(&line).trim(), sink) {
-                error = Some(e);
+            Ok(Line::Exited(status)) if status.success() => break Ok(()),
+            Ok(Line::Exited(status)) => {
+                break Err(anyhow!(
+                    "{}",
+                    error.unwrap_or_else(|| format!("Pull failed ({status})"))
+                ));
+            }
+            Ok(Line::Stalled) => {
+                break Err(anyhow!(
+                    "Pulling from remote '{}' stalled: nothing received for {} seconds",
+                    spec.remote,
+                    stall_timeout.as_secs()
+                ));
             }
         }
     };
-    if cancel_fd >= 0 {
-        cancellable.release_fd();
-    }
     sink.progress_end();
     // A killed pull leaves its partial objects in the repository's staging
     // area, which libostree reclaims on a later transaction; refs never moved.

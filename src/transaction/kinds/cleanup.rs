@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::Outcome;
 use super::rollback::around_current;
+use crate::transaction::prune;
 use crate::transaction::worker::WorkerContext;
 
 /// What to clean, from the `elements` of `Cleanup`.
@@ -91,10 +92,12 @@ impl super::Kind for Cleanup {
         }
         if self.base || removed > 0 {
             ctx.progress.task_begin("Cleaning up");
-            sysroot
-                .cleanup(Some(&ctx.cancellable))
+            let pruned = prune::cleanup_sysroot(sysroot, &ctx.sysroot_path, &ctx.cancellable)
                 .context("Pruning the repository")?;
             ctx.progress.task_end("done");
+            if let Some(msg) = pruned.as_ref().and_then(prune::freed_message) {
+                ctx.progress.message(&msg);
+            }
         }
         if self.repomd {
             let dir = self.cache_dir(ctx);

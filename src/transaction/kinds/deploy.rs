@@ -14,6 +14,7 @@ use crate::deployment::revision::{Revision, check_on_branch, resolve_rebase, res
 use crate::deployment::status::commit_info;
 use crate::deployment::{Dict, cached_update, driver, signatures};
 use crate::transaction::new_deployment::{self, NewDeployment, merge_and_origin};
+use crate::transaction::prune;
 use crate::transaction::pull::{PullSpec, pull};
 use crate::transaction::worker::WorkerContext;
 
@@ -136,6 +137,12 @@ impl super::Kind for Deploy {
             return Ok(Outcome::default());
         }
         ctx.check_cancelled()?;
+        // The prune overlaps the staging (the target commit is one of its roots).
+        let background = if new_deployment::stages(ctx) {
+            prune::Background::start(sysroot, &ctx.sysroot_path, &[plan.csum.as_str()])?
+        } else {
+            None
+        };
         let new = new_deployment::write(
             ctx,
             &NewDeployment {
@@ -153,10 +160,23 @@ impl super::Kind for Deploy {
                 .with_context(|| format!("Removing ref {old}"))?;
         }
         ctx.progress.task_begin("Pruning repository");
-        sysroot
-            .cleanup(Some(&ctx.cancellable))
-            .context("Cleaning up the sysroot")?;
+        let pruned = match background {
+            Some(bg) => {
+                sysroot
+                    .prepare_cleanup(Some(&ctx.cancellable))
+                    .context("Cleaning up the sysroot")?;
+                Some(
+                    bg.wait(&ctx.cancellable)
+                        .context("Pruning the repository")?,
+                )
+            }
+            None => prune::cleanup_sysroot(sysroot, &ctx.sysroot_path, &ctx.cancellable)
+                .context("Cleaning up the sysroot")?,
+        };
         ctx.progress.task_end("done");
+        if let Some(msg) = pruned.as_ref().and_then(prune::freed_message) {
+            ctx.progress.message(&msg);
+        }
         self.log_new_deployment(ctx, &new, &plan);
         if self.is_vanilla_upgrade() {
             self.record_cached_update(ctx, &plan)?;
