@@ -18,8 +18,8 @@ fn ostree_repo(bed: &Bed, args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .expect("running ostree");
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -88,9 +88,11 @@ fn cleanup_base_prunes_and_keeps_every_deployment() {
         assert_eq!(code, 0, "{out}{err}");
         let v3 = leave_garbage(bed);
         // Detached metadata goes with its commit (an empty a{sv} is zero bytes).
-        let meta = bed
-            .sysroot()
-            .join(format!("ostree/repo/objects/{}/{}.commitmeta", &v3[..2], &v3[2..]));
+        let meta = bed.sysroot().join(format!(
+            "ostree/repo/objects/{}/{}.commitmeta",
+            &v3[..2],
+            &v3[2..]
+        ));
         std::fs::write(&meta, b"").unwrap();
         let (code, out, err) = bed.cli(&["cleanup", "-b"]);
         assert_eq!(code, 0, "{out}{err}");
