@@ -441,3 +441,47 @@ fn version_unknown_verbs_and_flags() {
         );
     }
 }
+
+#[test]
+fn finalize_deployment_and_usroverlay() {
+    let marker = format!("/tmp/rpmostree-test-cli-finalize-{}", std::process::id());
+    let opts = Options {
+        booted: true,
+        daemon_env: vec![(
+            "RPMOSTREE_TEST_REBOOT_COMMAND".into(),
+            format!("touch {marker}"),
+        )],
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        bed.set_head(2);
+        let v2 = bed.world("CSUM_V2");
+        ok(bed, &["upgrade", "--lock-finalization"]);
+        let j = status_json(bed, &[]);
+        assert_eq!(j["deployments"][0]["finalization-locked"], true, "{j}");
+        let (code, _, err) = bed.cli(&["finalize-deployment"]);
+        assert_eq!(code, 1);
+        assert!(err.contains("Must specify the expected CHECKSUM"), "{err}");
+        let (code, _, err) = bed.cli(&["finalize-deployment", "0000"]);
+        assert_eq!(code, 1);
+        assert_eq!(
+            err,
+            format!("error: Expected staged base checksum 0000, but found {v2}\n")
+        );
+        ok(bed, &["finalize-deployment", &v2]);
+        assert!(
+            wait_for_file(std::path::Path::new(&marker), DEADLINE),
+            "no reboot"
+        );
+        // usroverlay is libostree's unlock of the booted deployment.
+        let (code, out, err) = bed.cli(&["usroverlay"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("Development mode enabled"), "{out}");
+        let out = ok(bed, &["status"]);
+        assert!(
+            out.contains("                 Unlocked: development\n"),
+            "{out}"
+        );
+    });
+    let _ = std::fs::remove_file(&marker);
+}
