@@ -417,6 +417,16 @@ impl Bed {
     /// Stops the daemon (SIGTERM) and waits until it is gone.
     pub fn stop_daemon(&self) {
         self.res.borrow_mut().stop_daemon();
+        self.wait_name_released();
+    }
+
+    /// The bus notices a dead connection a little after the process is gone;
+    /// until then the name still has the old owner.
+    fn wait_name_released(&self) {
+        assert!(
+            wait_name(&self.conn, BUS_NAME, false, DEADLINE),
+            "the bus still shows the daemon's name"
+        );
     }
 
     /// Kills the daemon with `sig` and waits until it is gone.
@@ -429,6 +439,7 @@ impl Bed {
         if let Some(mut d) = d {
             stop_child(&mut d, Duration::from_secs(10));
         }
+        self.wait_name_released();
     }
 
     pub fn daemon_log(&self) -> String {
