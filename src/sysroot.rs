@@ -201,17 +201,18 @@ fn register_client(daemon: &Rc<Daemon>, call: MethodCall) {
         let uid = bus_u32(&conn, "GetConnectionUnixUser", &sender).await;
         let pid = bus_u32(&conn, "GetConnectionUnixProcessID", &sender).await;
         let unit = pid.and_then(clients::unit_for_pid);
-        let total = {
-            let mut reg = daemon.clients.borrow_mut();
-            reg.update(&sender, |i| {
-                i.uid = uid;
-                i.pid = pid;
-                i.unit = unit;
-            });
-            reg.len()
-        };
-        let desc = daemon.clients.borrow().describe(&sender);
-        glib::g_message!("rpm-ostreed", "{desc} added; new total={total}");
+        let mut reg = daemon.clients.borrow_mut();
+        // Gone already (a quick client): its departure was logged.
+        if !reg.contains(&sender) {
+            return;
+        }
+        reg.update(&sender, |i| {
+            i.uid = uid;
+            i.pid = pid;
+            i.unit = unit;
+        });
+        let desc = reg.describe(&sender);
+        glib::g_message!("rpm-ostreed", "{desc} added; new total={}", reg.len());
     });
 }
 
