@@ -444,13 +444,8 @@ fn version_unknown_verbs_and_flags() {
 
 #[test]
 fn finalize_deployment_and_usroverlay() {
-    let marker = format!("/tmp/rpmostree-test-cli-finalize-{}", std::process::id());
     let opts = Options {
         booted: true,
-        daemon_env: vec![(
-            "RPMOSTREE_TEST_REBOOT_COMMAND".into(),
-            format!("touch {marker}"),
-        )],
         ..Default::default()
     };
     with_bed(opts, |bed| {
@@ -469,10 +464,7 @@ fn finalize_deployment_and_usroverlay() {
             format!("error: Expected staged base checksum 0000, but found {v2}\n")
         );
         ok(bed, &["finalize-deployment", &v2]);
-        assert!(
-            wait_for_file(std::path::Path::new(&marker), DEADLINE),
-            "no reboot"
-        );
+        assert!(bed.wait_rebooted(), "no reboot");
         // usroverlay is libostree's unlock of the booted deployment.
         let (code, out, err) = bed.cli(&["usroverlay"]);
         assert_eq!(code, 0, "{out}{err}");
@@ -483,5 +475,4 @@ fn finalize_deployment_and_usroverlay() {
             "{out}"
         );
     });
-    let _ = std::fs::remove_file(&marker);
 }

@@ -443,13 +443,8 @@ fn check_mode_fills_the_cached_update() {
 
 #[test]
 fn stage_finalize_and_reboot_into_the_new_deployment() {
-    let marker = format!("/tmp/rpmostree-test-finalize-{}", std::process::id());
     let opts = Options {
         booted: true,
-        daemon_env: vec![(
-            "RPMOSTREE_TEST_REBOOT_COMMAND".into(),
-            format!("touch {marker}"),
-        )],
         ..Default::default()
     };
     with_bed(opts, |bed| {
@@ -484,10 +479,7 @@ fn stage_finalize_and_reboot_into_the_new_deployment() {
             &format!("({{'checksum': <'{v2}'>}},)"),
         );
         assert_eq!(code, 0, "{ev:?}");
-        assert!(
-            wait_for_file(std::path::Path::new(&marker), DEADLINE),
-            "no reboot"
-        );
+        assert!(bed.wait_rebooted(), "no reboot");
         // The "reboot": finalize at shutdown, boot the new default entry.
         bed.stop_daemon();
         bed.ostree(&["admin", "finalize-staged"]);
@@ -496,5 +488,4 @@ fn stage_finalize_and_reboot_into_the_new_deployment() {
         assert_eq!(dict_str(&booted, "checksum"), Some(v2));
         assert_eq!(booted["staged"].get::<bool>(), Some(false));
     });
-    let _ = std::fs::remove_file(&marker);
 }

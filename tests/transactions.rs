@@ -311,16 +311,7 @@ fn the_sysroot_lock_held_by_another_process_is_busy() {
 
 #[test]
 fn reboot_runs_the_reboot_command_and_refuses_new_transactions() {
-    let marker = "/tmp/rpmostree-test-reboot-marker";
-    let _ = std::fs::remove_file(marker);
-    let opts = Options {
-        daemon_env: vec![(
-            "RPMOSTREE_TEST_REBOOT_COMMAND".into(),
-            format!("touch {marker}"),
-        )],
-        ..Default::default()
-    };
-    with_bed(opts, |bed| {
+    with_bed(Options::default(), |bed| {
         bed.ostree(&[
             "admin",
             "deploy",
@@ -333,17 +324,13 @@ fn reboot_runs_the_reboot_command_and_refuses_new_transactions() {
         let t = Txn::connect(&a).unwrap();
         t.start().unwrap();
         assert_eq!(t.wait_finished(DEADLINE), Some((true, String::new())));
-        assert!(
-            wait_for_file(std::path::Path::new(marker), DEADLINE),
-            "reboot command not run"
-        );
+        assert!(bed.wait_rebooted(), "reboot command not run");
         let e = start_call(&bed.conn, OS_PATH, "Cleanup", &cleanup_args(&["base"])).unwrap_err();
         assert_eq!(
             error_message(&e),
             "Reboot initiated, cannot start new transaction"
         );
     });
-    let _ = std::fs::remove_file(marker);
 }
 
 #[test]

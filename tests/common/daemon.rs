@@ -8,6 +8,11 @@ use std::time::Duration;
 use super::*;
 
 impl Bed {
+    /// Waits until the daemon ran its reboot command (a marker file).
+    pub fn wait_rebooted(&self) -> bool {
+        wait_for_file(&reboot_marker(&self.tb), DEADLINE)
+    }
+
     /// Starts the daemon and waits until it owns its name.
     pub fn start_daemon(&self) {
         let log = std::fs::OpenOptions::new()
@@ -92,6 +97,10 @@ impl Bed {
 }
 
 /// The environment of processes of the bed: the bus, and the daemon's hooks.
+fn reboot_marker(tb: &Path) -> std::path::PathBuf {
+    tb.join("rebooted")
+}
+
 pub(super) fn daemon_env(opts: &Options, tb: &Path, booted: bool) -> Vec<(String, String)> {
     let mut env = vec![
         (
@@ -110,6 +119,11 @@ pub(super) fn daemon_env(opts: &Options, tb: &Path, booted: bool) -> Vec<(String
             tb.join("rpm-ostreed.conf").to_string_lossy().into_owned(),
         ),
         ("RPMOSTREE_TEST_IDLE_JITTER_MAX_S".into(), "0".into()),
+        // A test never reboots the machine: a "reboot" leaves a marker file.
+        (
+            "RPMOSTREE_TEST_REBOOT_COMMAND".into(),
+            format!("touch {}", reboot_marker(tb).display()),
+        ),
     ];
     if !booted {
         env.push((
