@@ -1,6 +1,7 @@
-//! Helper processes of a transaction (`rpm-ostree internal-pull`,
-//! `rpm-ostree internal-prune`): spawned from our own executable with a JSON
-//! specification, killed with the worker thread's process (parent-death signal),
+//! Helper processes of a transaction (`rpm-ostreed internal-pull`,
+//! `rpm-ostreed internal-prune`): spawned from our own executable with a JSON
+//! specification, killed when the thread that started them ends (parent-death
+//! signal),
 //! read as JSON lines, and killed at once when the transaction is cancelled.
 
 use anyhow::{Context, Result, anyhow};
@@ -28,7 +29,7 @@ pub(crate) struct Helper {
 }
 
 impl Helper {
-    /// Starts `rpm-ostree VERB SPEC`.
+    /// Starts `rpm-ostreed VERB SPEC` (our own executable).
     pub(crate) fn spawn(verb: &str, spec: &str) -> Result<Self> {
         let exe = std::env::current_exe().context("Finding our own executable")?;
         let mut cmd = Command::new(exe);

@@ -4,7 +4,7 @@
 //!
 //! The reachable set holds 33-byte binary keys, so a prune costs little more
 //! than reading the trees and the object directories. It runs in the worker
-//! (`cleanup`) or in a child process (`rpm-ostree internal-prune`) while a new
+//! (`cleanup`) or in a child process (`rpm-ostreed internal-prune`) while a new
 //! deployment is staged, the two overlapping on different cores: the roots then
 //! include the commit being staged, and the repository's exclusive lock keeps
 //! other writers out. Repositories this code does not fully understand (archive
@@ -353,7 +353,7 @@ pub(crate) fn freed_message(p: &Pruned) -> Option<String> {
     })
 }
 
-/// Entry point of `rpm-ostree internal-prune SPEC-JSON`.
+/// Entry point of `rpm-ostreed internal-prune SPEC-JSON`.
 pub fn helper_main(args: &[std::ffi::OsString]) -> ExitCode {
     let run = || -> Result<Pruned> {
         let spec: serde_json::Value = args

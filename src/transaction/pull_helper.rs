@@ -1,4 +1,4 @@
-//! The child side of a pull (`rpm-ostree internal-pull SPEC`): runs libostree's
+//! The child side of a pull (`rpm-ostreed internal-pull SPEC`): runs libostree's
 //! pull and reports progress as JSON lines on stdout. Pulls run in a child
 //! process because libostree's HTTP fetcher does not notice cancellation while a
 //! request stalls; killing the child does, at once, and leaves the repository
@@ -73,7 +73,7 @@ fn run(spec: &PullSpec) -> Result<(), String> {
     result.map_err(|e| e.message().to_string())
 }
 
-/// Entry point of `rpm-ostree internal-pull SPEC-JSON`.
+/// Entry point of `rpm-ostreed internal-pull SPEC-JSON`.
 pub fn main(args: &[std::ffi::OsString]) -> ExitCode {
     let spec = args
         .get(2)
