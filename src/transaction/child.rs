@@ -1,8 +1,8 @@
 //! Helper processes of a transaction (`rpm-ostreed internal-pull`,
 //! `rpm-ostreed internal-prune`): spawned from our own executable with a JSON
 //! specification, killed when the thread that started them ends (parent-death
-//! signal),
-//! read as JSON lines, and killed at once when the transaction is cancelled.
+//! signal), read as JSON lines, and killed at once when the transaction is
+//! cancelled.
 
 use anyhow::{Context, Result, anyhow};
 use gio::prelude::*;
