@@ -45,10 +45,18 @@ fn assert_pruned_and_intact(bed: &Bed) {
     assert!(out.contains("No unreachable objects"), "{out}");
 }
 
+/// Booted, the helpers (pull, prune) are executed rather than forked by the
+/// zygote, so that both ways are exercised.
 fn upgrade_prunes(booted: bool) {
+    let daemon_env = if booted {
+        vec![("RPMOSTREE_TEST_NO_ZYGOTE".into(), "1".into())]
+    } else {
+        Vec::new()
+    };
     with_bed(
         Options {
             booted,
+            daemon_env,
             ..Default::default()
         },
         |bed| {

@@ -256,7 +256,23 @@ fn daemon_killed_mid_transaction_restarts_clean() {
         let a = start_call(&bed.conn, OS_PATH, "Rebase", &rebase_to("stalled")).unwrap();
         let t = Txn::connect(&a).unwrap();
         t.start().unwrap();
+        // The pull runs in a helper forked by the daemon's zygote.
+        let daemon = bed.daemon_pid().unwrap();
+        let mut helpers = Vec::new();
+        assert!(
+            iterate_until(DEADLINE, || {
+                helpers = descendants_of(daemon);
+                helpers.len() >= 2
+            }),
+            "the zygote and the pull helper: {helpers:?}"
+        );
         bed.kill_daemon(libc::SIGKILL);
+        for pid in helpers {
+            assert!(
+                wait_pid_exit(pid, DEADLINE),
+                "helper {pid} outlived the daemon"
+            );
+        }
         bed.start_daemon();
         let props = bed.sysroot_props();
         assert_eq!(props["ActiveTransactionPath"].str(), Some(""));

@@ -1,36 +1,67 @@
 //! Helper processes of a transaction (`rpm-ostreed internal-pull`,
-//! `rpm-ostreed internal-prune`): spawned from our own executable with a JSON
-//! specification, killed when the thread that started them ends (parent-death
-//! signal), read as JSON lines, and killed at once when the transaction is
-//! cancelled.
+//! `rpm-ostreed internal-prune`) with a JSON specification: forked by the
+//! zygote, or else executed (then killed when the thread that started them
+//! ends, by the parent-death signal); read as JSON lines, and killed at once
+//! when the transaction is cancelled.
 
 use anyhow::{Context, Result, anyhow};
 use gio::prelude::*;
+use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::zygote;
 
 /// What waiting for the helper's next line gave.
 pub(crate) enum Line {
     Text(String),
-    /// End of its output; the helper exited with this status.
-    Exited(ExitStatus),
+    /// End of its output: the helper ended. Whether it succeeded is what its
+    /// lines said (helpers end with a result line).
+    Ended,
     /// Nothing arrived for the given time; the helper was killed.
     Stalled,
 }
 
+/// The helper process: forked by the zygote, or executed.
+enum Process {
+    Forked(OwnedFd),
+    Executed(Child),
+}
+
 pub(crate) struct Helper {
-    child: Child,
-    stdout: ChildStdout,
+    process: Process,
+    stdout: File,
     buf: Vec<u8>,
     done: bool,
 }
 
+fn pipe() -> Result<(File, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error()).context("Creating a pipe");
+    }
+    // SAFETY: both descriptors were just created and are owned here.
+    Ok(unsafe { (File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
 impl Helper {
-    /// Starts `rpm-ostreed VERB SPEC` (our own executable).
+    /// Starts helper `VERB` of `rpm-ostreed` with `SPEC`: forked by the
+    /// zygote, or else our own executable executed again.
     pub(crate) fn spawn(verb: &str, spec: &str) -> Result<Self> {
+        let (stdout, write_end) = pipe()?;
+        if let Some(pidfd) = zygote::spawn(verb, spec, &write_end) {
+            return Ok(Self {
+                process: Process::Forked(pidfd),
+                stdout,
+                buf: Vec::new(),
+                done: false,
+            });
+        }
+        drop((stdout, write_end));
         let exe = std::env::current_exe().context("Finding our own executable")?;
         let mut cmd = Command::new(exe);
         cmd.arg(verb)
@@ -48,18 +79,33 @@ impl Helper {
         let mut child = cmd.spawn().with_context(|| format!("Starting {verb}"))?;
         let stdout = child.stdout.take().context("No pipe to the helper")?;
         Ok(Self {
-            child,
-            stdout,
+            stdout: File::from(OwnedFd::from(stdout)),
+            process: Process::Executed(child),
             buf: Vec::new(),
             done: false,
         })
     }
 
+    /// Waits until the process is gone (after the end of its output, or a kill).
+    fn reap(&mut self) {
+        match &mut self.process {
+            Process::Forked(pidfd) => zygote::wait_ended(pidfd, 5000),
+            Process::Executed(child) => {
+                let _ = child.wait();
+            }
+        }
+        self.done = true;
+    }
+
     fn kill(&mut self) {
         if !self.done {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-            self.done = true;
+            match &mut self.process {
+                Process::Forked(pidfd) => zygote::kill(pidfd),
+                Process::Executed(child) => {
+                    let _ = child.kill();
+                }
+            }
+            self.reap();
         }
     }
 
@@ -116,9 +162,8 @@ impl Helper {
             let mut chunk = [0u8; 8192];
             let n = self.stdout.read(&mut chunk).unwrap_or(0);
             if n == 0 {
-                let status = self.child.wait().context("Waiting for a helper")?;
-                self.done = true;
-                return Ok(Line::Exited(status));
+                self.reap();
+                return Ok(Line::Ended);
             }
             self.buf.extend_from_slice(&chunk[..n]);
             if let Some(line) = self.take_line() {
@@ -128,7 +173,7 @@ impl Helper {
     }
 
     /// Reads to the end; returns the last line carrying `key` (JSON), failing
-    /// with the helper's `error` line or its exit status.
+    /// with the helper's `error` line, or when it ended without a result.
     pub(crate) fn result(
         &mut self,
         cancellable: &gio::Cancellable,
@@ -146,11 +191,11 @@ impl Helper {
                         found = Some(v);
                     }
                 }
-                Line::Exited(status) => {
-                    return match (status.success(), found, error) {
-                        (true, Some(v), _) => Ok(v),
-                        (_, _, Some(e)) => Err(anyhow!("{e}")),
-                        _ => Err(anyhow!("Helper failed ({status})")),
+                Line::Ended => {
+                    return match (found, error) {
+                        (_, Some(e)) => Err(anyhow!("{e}")),
+                        (Some(v), None) => Ok(v),
+                        (None, None) => Err(anyhow!("The helper ended without a result")),
                     };
                 }
                 Line::Stalled => return Err(anyhow!("Helper stalled")),

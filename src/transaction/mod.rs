@@ -12,6 +12,7 @@ pub(crate) mod pull;
 pub mod pull_helper;
 pub(crate) mod server;
 pub(crate) mod worker;
+pub mod zygote;
 
 use anyhow::Context;
 use gio::prelude::*;

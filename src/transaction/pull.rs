@@ -83,9 +83,13 @@ fn download_progress(p: &Value) -> DownloadProgress {
     }
 }
 
-/// Turns one line of the helper into an event; returns an error line's text.
-fn handle_line(line: &str, sink: &ProgressSink) -> Option<String> {
+/// Turns one line of the helper into an event; returns the result a final line
+/// carries (`done`, or an error's text).
+fn handle_line(line: &str, sink: &ProgressSink) -> Option<Result<(), String>> {
     let v: Value = serde_json::from_str(line).ok()?;
+    if v["done"].as_bool() == Some(true) {
+        return Some(Ok(()));
+    }
     if let Some(status) = v["status"].as_str() {
         sink.message(status);
     } else if v.get("progress").is_some() {
@@ -96,7 +100,7 @@ fn handle_line(line: &str, sink: &ProgressSink) -> Option<String> {
             sink.send(Event::SignatureProgress(sigs, commit));
         }
     } else if let Some(e) = v["error"].as_str() {
-        return Some(e.to_string());
+        return Some(Err(e.to_string()));
     }
     None
 }
@@ -113,21 +117,21 @@ pub(crate) fn pull(
     cancellable.set_error_if_cancelled()?;
     let mut helper =
         Helper::spawn("internal-pull", &spec.to_json()).context("Starting the pull")?;
-    let mut error = None;
+    let mut outcome = None;
     let result = loop {
         match helper.next_line(cancellable, stall_timeout) {
             Err(e) => break Err(e),
             Ok(Line::Text(line)) => {
-                if let Some(e) = handle_line(&line, sink) {
-                    error = Some(e);
+                if let Some(o) = handle_line(&line, sink) {
+                    outcome = Some(o);
                 }
             }
-            Ok(Line::Exited(status)) if status.success() => break Ok(()),
-            Ok(Line::Exited(status)) => {
-                break Err(anyhow!(
-                    "{}",
-                    error.unwrap_or_else(|| format!("Pull failed ({status})"))
-                ));
+            Ok(Line::Ended) => {
+                break match outcome.take() {
+                    Some(Ok(())) => Ok(()),
+                    Some(Err(e)) => Err(anyhow!("{e}")),
+                    None => Err(anyhow!("The pull ended without a result")),
+                };
             }
             Ok(Line::Stalled) => {
                 break Err(anyhow!(
@@ -168,9 +172,10 @@ mod tests {
         let sink = ProgressSink::new(tx);
         assert_eq!(handle_line(r#"{"status": "Writing objects"}"#, &sink), None);
         assert_eq!(
-            handle_line(r#"{"error": "No such branch"}"#, &sink).as_deref(),
-            Some("No such branch")
+            handle_line(r#"{"error": "No such branch"}"#, &sink),
+            Some(Err("No such branch".into()))
         );
+        assert_eq!(handle_line(r#"{"done": true}"#, &sink), Some(Ok(())));
         handle_line(
             r#"{"progress": {"start": 0, "outstanding": [1, 2], "metadata": [3, 4, 5], "delta": [6, 7, 8, 9], "content": [10, 11], "bytes": 12}}"#,
             &sink,

@@ -88,7 +88,10 @@ pub fn main(args: &[std::ffi::OsString]) -> ExitCode {
         .with_thread_default(|| run(&spec))
         .unwrap_or_else(|e| Err(e.to_string()));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            emit(json!({ "done": true }));
+            ExitCode::SUCCESS
+        }
         Err(msg) => {
             emit(json!({ "error": msg }));
             ExitCode::FAILURE

@@ -133,3 +133,30 @@ pub fn run_ok(cmd: &mut Command) -> String {
     assert_eq!(code, 0, "{cmd:?} failed:\nstdout: {out}\nstderr: {err}");
     out
 }
+
+/// The children of process `pid` (from `/proc/PID/task/*/children`).
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| {
+            s.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect()
+}
+
+/// `pid`'s descendants, children first.
+pub fn descendants_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut queue = children_of(pid);
+    while let Some(p) = queue.pop() {
+        out.push(p);
+        queue.extend(children_of(p));
+    }
+    out
+}
