@@ -146,7 +146,18 @@ pub fn start(helpers: &'static [(&'static str, HelperMain)]) {
 }
 
 /// The zygote's loop: fork a helper per request, reap the ones that ended.
+/// Names this process (what `ps` and `top` show; at most 15 bytes).
+fn set_name(name: &str) {
+    if let Ok(c) = std::ffi::CString::new(name) {
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string.
+        unsafe { libc::prctl(libc::PR_SET_NAME, c.as_ptr()) };
+    }
+}
+
 fn serve(sock: OwnedFd, helpers: &[(&str, HelperMain)]) -> ! {
+    set_name("rpm-ostreed-zyg");
+    // Idle nearly all the time: keep only what is ours.
+    crate::memory::trim();
     let devnull = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -250,6 +261,7 @@ fn fork_helper(
             libc::close(sock.as_raw_fd());
         }
         drop(out);
+        set_name(verb);
         let args: Vec<std::ffi::OsString> = ["rpm-ostreed", verb, spec].map(Into::into).to_vec();
         let code = main(&args);
         // Flush what the helper printed, then leave without running the
