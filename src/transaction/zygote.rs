@@ -98,8 +98,8 @@ fn recv_with_fd(sock: RawFd) -> Result<Option<(Vec<u8>, Option<OwnedFd>)>> {
     Ok(Some((buf, fd)))
 }
 
-/// Forks the zygote. Call first thing in `main`, while the process has one
-/// thread; `helpers` maps a verb to its entry point. Without a zygote (fork
+/// Forks the zygote. Call early in `main`, while the process has one thread
+/// and no GLib state; `helpers` maps a verb to its entry point. Without a zygote (fork
 /// failed, or the `RPMOSTREE_TEST_NO_ZYGOTE` hook) helpers are executed the
 /// slow way.
 pub fn start(helpers: &'static [(&'static str, HelperMain)]) {
@@ -145,7 +145,6 @@ pub fn start(helpers: &'static [(&'static str, HelperMain)]) {
     }
 }
 
-/// The zygote's loop: fork a helper per request, reap the ones that ended.
 /// Names this process (what `ps` and `top` show; at most 15 bytes).
 fn set_name(name: &str) {
     if let Ok(c) = std::ffi::CString::new(name) {
@@ -154,6 +153,7 @@ fn set_name(name: &str) {
     }
 }
 
+/// The zygote's loop: fork a helper per request, reap the ones that ended.
 fn serve(sock: OwnedFd, helpers: &[(&str, HelperMain)]) -> ! {
     set_name("rpm-ostreed-zyg");
     // Idle nearly all the time: keep only what is ours.
@@ -222,8 +222,10 @@ fn serve(sock: OwnedFd, helpers: &[(&str, HelperMain)]) -> ! {
                 }
             }
             Ok(Some(_)) => {}
-            // The daemon is gone: so are we.
-            _ => std::process::exit(0),
+            // The daemon is gone: so are we (without running anything the
+            // daemon's libraries registered to run at exit).
+            // SAFETY: terminates this process.
+            _ => unsafe { libc::_exit(0) },
         }
     }
 }
