@@ -192,28 +192,51 @@ fn register_client(daemon: &Rc<Daemon>, call: MethodCall) {
         Box::new(move || gio::bus_unwatch_name(watch)),
     );
     daemon.idle_state_changed();
-    // Answer now (clients pipeline their first calls behind this one); uid,
-    // pid and unit are filled in as the bus answers.
+    // Ask the bus who the caller is before answering it: the bus handles the
+    // question before the caller, answered, can leave. Answer at once (clients
+    // pipeline their first calls behind this one).
+    let weak = Rc::downgrade(daemon);
+    daemon.store.connection().call(
+        Some("org.freedesktop.DBus"),
+        "/org/freedesktop/DBus",
+        "org.freedesktop.DBus",
+        "GetConnectionCredentials",
+        Some(&(sender.as_str(),).to_variant()),
+        glib::VariantTy::new("(a{sv})").ok(),
+        gio::DBusCallFlags::NONE,
+        -1,
+        gio::Cancellable::NONE,
+        move |reply| {
+            if let Some(d) = weak.upgrade() {
+                let creds = reply
+                    .ok()
+                    .map(|r| glib::VariantDict::new(Some(&r.child_value(0))));
+                let get = |key: &str| {
+                    creds
+                        .as_ref()
+                        .and_then(|c| c.lookup::<u32>(key).ok().flatten())
+                };
+                client_identified(&d, &sender, get("UnixUserID"), get("ProcessID"));
+            }
+        },
+    );
     call.invocation.return_value(None);
-    let daemon = daemon.clone();
-    glib::MainContext::default().spawn_local(async move {
-        let conn = daemon.store.connection().clone();
-        let uid = bus_u32(&conn, "GetConnectionUnixUser", &sender).await;
-        let pid = bus_u32(&conn, "GetConnectionUnixProcessID", &sender).await;
-        let unit = pid.and_then(clients::unit_for_pid);
-        let mut reg = daemon.clients.borrow_mut();
-        // Gone already (a quick client): its departure was logged.
-        if !reg.contains(&sender) {
-            return;
-        }
-        reg.update(&sender, |i| {
-            i.uid = uid;
-            i.pid = pid;
-            i.unit = unit;
-        });
-        let desc = reg.describe(&sender);
-        glib::g_message!("rpm-ostreed", "{desc} added; new total={}", reg.len());
+}
+
+/// The bus told who a registered client is.
+fn client_identified(daemon: &Daemon, name: &str, uid: Option<u32>, pid: Option<u32>) {
+    let mut reg = daemon.clients.borrow_mut();
+    // Gone already: its departure was logged.
+    if !reg.contains(name) {
+        return;
+    }
+    reg.update(name, |i| {
+        i.uid = uid;
+        i.pid = pid;
+        i.unit = pid.and_then(clients::unit_for_pid);
     });
+    let desc = reg.describe(name);
+    glib::g_message!("rpm-ostreed", "{desc} added; new total={}", reg.len());
 }
 
 fn unregister_client(daemon: &Rc<Daemon>, call: MethodCall) {

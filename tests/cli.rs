@@ -43,6 +43,17 @@ fn status_text_json_and_jsonpath() {
                 "{out}"
             );
             assert!(!out.contains("StateRoot"), "only with -v: {out}");
+            // The daemon knew who that quick client was, coming and going.
+            assert!(
+                iterate_until(DEADLINE, || bed
+                    .daemon_log()
+                    .contains(" uid:0) vanished; remaining=0")),
+                "{}",
+                bed.daemon_log()
+            );
+            let log = bed.daemon_log();
+            assert!(log.contains(" uid:0) added; new total=1"), "{log}");
+            assert!(!log.contains("uid:<unknown>"), "{log}");
             let out = ok(bed, &["status", "-v"]);
             assert!(out.contains("AutomaticUpdates: disabled\n"), "{out}");
             assert!(out.contains("                StateRoot: testos\n"), "{out}");
