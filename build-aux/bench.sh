@@ -218,6 +218,19 @@ read_mem() {  # PREFIX: sets PREFIX_{rss,anon,file,pss,threads}
     printf -v "$1_pss" %s "$(kib "/proc/$dpid/smaps_rollup" Pss)"
 }
 read_mem m1
+# The helpers' zygote: the daemon's other child process, idle between transactions.
+find_zygote() {
+    local c
+    for c in $(cat /proc/"$dpid"/task/*/children 2>/dev/null); do
+        if [ "$(cat "/proc/$c/comm" 2>/dev/null)" = rpm-ostreed-zyg ]; then echo "$c"; return 0; fi
+    done
+    return 0
+}
+zpid=$(find_zygote) z_rss=0 z_pss=0
+if [ -n "$zpid" ]; then
+    z_rss=$(kib "/proc/$zpid/status" VmRSS)
+    z_pss=$(kib "/proc/$zpid/smaps_rollup" Pss)
+fi
 # The biggest file-backed mappings (KiB of resident pages per file).
 top_files=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { f = $6 } /^Rss:/ && f != "" && f !~ /^\[/ { r[f] += $2 }
     END { for (f in r) print r[f], f }' "/proc/$dpid/smaps" | sort -rn | awk "NR <= 5" |
@@ -399,6 +412,7 @@ row "   new bus connection (auth + Hello)" "${us_med[connect]} us" "-" "" ""
 row "4. daemon VmRSS after items 1-3" "$(mib "$m1_rss")" "$(mib "${rss[ostree]}")" "" "<= 8 MiB ($(verdict "$m1_rss" 8192 '<=')); upstream 28 MiB"
 row "   RssAnon / RssFile" "$(mib "$m1_anon") / $(mib "$m1_file")" "" "" ""
 row "   Pss / threads" "$(mib "$m1_pss") / $m1_threads" "" "" ""
+row "   helpers' zygote VmRSS / Pss" "$(mib "$z_rss") / $(mib "$z_pss")" "" "" ""
 restarted() { [ "$1" = 0 ] || echo "(restarted ${1}x)"; }
 row "   VmRSS / RssAnon / threads after item 5" "$(mib "$m2_rss") / $(mib "$m2_anon") / $m2_threads" "" "" "$(restarted "$crashes_m2")"
 row "   VmRSS / RssAnon / threads after item 6" "$(mib "$m3_rss") / $(mib "$m3_anon") / $m3_threads" "" "" "$(restarted "$crashes")"
