@@ -113,6 +113,17 @@ pub struct StatusArgs {
     pub pretty: bool,
 }
 
+/// Package layering flags (a later phase: refused, never ignored).
+#[derive(Debug, Args)]
+pub struct PackageOpts {
+    /// Overlay additional package (not supported yet)
+    #[arg(long, value_name = "PKG")]
+    pub install: Vec<String>,
+    /// Remove overlayed additional package (not supported yet)
+    #[arg(long, value_name = "PKG")]
+    pub uninstall: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {
     #[command(flatten)]
@@ -149,12 +160,8 @@ pub struct UpgradeArgs {
     /// Force an upgrade even if an updates driver is registered
     #[arg(long)]
     pub bypass_driver: bool,
-    /// Overlay additional package (not supported yet)
-    #[arg(long, value_name = "PKG")]
-    pub install: Vec<String>,
-    /// Remove overlayed additional package (not supported yet)
-    #[arg(long, value_name = "PKG")]
-    pub uninstall: Vec<String>,
+    #[command(flatten)]
+    pub packages: PackageOpts,
 }
 
 #[derive(Debug, Args)]
@@ -196,12 +203,8 @@ pub struct DeployArgs {
     /// Enable or disable cliwrap (not supported yet)
     #[arg(long, hide = true, value_name = "BOOL")]
     pub ex_cliwrap: Option<bool>,
-    /// Overlay additional package (not supported yet)
-    #[arg(long, value_name = "PKG")]
-    pub install: Vec<String>,
-    /// Remove overlayed additional package (not supported yet)
-    #[arg(long, value_name = "PKG")]
-    pub uninstall: Vec<String>,
+    #[command(flatten)]
+    pub packages: PackageOpts,
     /// The revision: a checksum, `revision=CHECKSUM`, `version=VERSION` or a version
     pub revision: Option<String>,
 }
@@ -248,12 +251,8 @@ pub struct RebaseArgs {
     /// Force a rebase even if an updates driver is registered
     #[arg(long)]
     pub bypass_driver: bool,
-    /// Overlay additional package (not supported yet)
-    #[arg(long, value_name = "PKG")]
-    pub install: Vec<String>,
-    /// Remove overlayed additional package (not supported yet)
-    #[arg(long, value_name = "PKG")]
-    pub uninstall: Vec<String>,
+    #[command(flatten)]
+    pub packages: PackageOpts,
     /// The target: REMOTE:REF, REF, REMOTE:, :REF or a checksum
     pub refspec: Option<String>,
     /// A revision to deploy on that branch

@@ -121,6 +121,46 @@ pub(crate) fn default_deployment_id(os_props: &BTreeMap<String, Variant>) -> Opt
     })
 }
 
+/// Connects to a transaction's peer socket. The daemon may be between two
+/// states: up to five tries, a second apart, then the last error.
+pub(crate) fn connect_transaction(address: &str) -> Result<gio::DBusConnection, glib::Error> {
+    let mut attempt = 0;
+    loop {
+        match gio::DBusConnection::for_address_sync(
+            address,
+            gio::DBusConnectionFlags::AUTHENTICATION_CLIENT,
+            None,
+            gio::Cancellable::NONE,
+        ) {
+            Ok(peer) => return Ok(peer),
+            Err(e) if attempt == 4 => return Err(e),
+            Err(_) => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// A string property of the transaction behind `peer` (empty if unreadable).
+pub(crate) fn transaction_property(peer: &gio::DBusConnection, prop: &str) -> String {
+    peer.call_sync(
+        None,
+        "/",
+        names::IFACE_PROPERTIES,
+        "Get",
+        Some(&(names::IFACE_TRANSACTION, prop).to_variant()),
+        None,
+        gio::DBusCallFlags::NONE,
+        -1,
+        gio::Cancellable::NONE,
+    )
+    .ok()
+    .and_then(|v| v.child_value(0).as_variant())
+    .and_then(|v| v.str().map(String::from))
+    .unwrap_or_default()
+}
+
 /// Turns GDBus's error text into what users should read.
 pub(crate) fn clean_error(e: &glib::Error) -> String {
     let mut msg = e.message().to_string();

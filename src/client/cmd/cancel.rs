@@ -2,7 +2,6 @@
 //! until it is gone.
 
 use anyhow::{Result, anyhow};
-use gio::prelude::*;
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -52,42 +51,9 @@ pub(crate) fn run(a: SimpleArgs, _ctx: &Context) -> Result<Exit> {
             },
         )
     };
-    let mut peer = None;
-    for attempt in 0..5 {
-        if attempt > 0 {
-            std::thread::sleep(std::time::Duration::from_secs(1));
-        }
-        match gio::DBusConnection::for_address_sync(
-            &address,
-            gio::DBusConnectionFlags::AUTHENTICATION_CLIENT,
-            None,
-            gio::Cancellable::NONE,
-        ) {
-            Ok(p) => {
-                peer = Some(p);
-                break;
-            }
-            Err(e) if attempt == 4 => return Err(anyhow!("{}", clean_error(&e))),
-            Err(_) => {}
-        }
-    }
-    let peer = peer.expect("connected or returned");
-    let title = peer
-        .call_sync(
-            None,
-            "/",
-            names::IFACE_PROPERTIES,
-            "Get",
-            Some(&(names::IFACE_TRANSACTION, "Title").to_variant()),
-            None,
-            gio::DBusCallFlags::NONE,
-            -1,
-            gio::Cancellable::NONE,
-        )
-        .ok()
-        .and_then(|v| v.child_value(0).as_variant())
-        .and_then(|v| v.str().map(String::from))
-        .unwrap_or_default();
+    let peer =
+        connection::connect_transaction(&address).map_err(|e| anyhow!("{}", clean_error(&e)))?;
+    let title = connection::transaction_property(&peer, "Title");
     println!("Cancelling transaction: {title}");
     peer.call_sync(
         None,

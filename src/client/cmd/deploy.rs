@@ -4,16 +4,13 @@
 use anyhow::{Result, bail};
 use glib::prelude::*;
 
-use super::{
-    Context, Opts, Outcome, RebootHint, check_update_driver, deployment_transaction,
-    refuse_packages,
-};
+use super::{Context, Opts, Outcome, RebootHint, check_update_driver, deployment_transaction};
 use crate::client::Exit;
 use crate::client::cli::DeployArgs;
 use crate::client::connection;
 
 pub(crate) fn run(a: DeployArgs, ctx: &Context) -> Result<Exit> {
-    refuse_packages(&a.install, &a.uninstall)?;
+    a.packages.refuse()?;
     if a.preview {
         bail!("--preview needs package diffs, which are not supported yet by this rpm-ostree");
     }

@@ -233,10 +233,14 @@ pub(crate) fn read_driver() -> Option<(String, String)> {
     crate::deployment::driver::read(&connection::runtime_dir()).map(|d| (d.name, d.unit))
 }
 
-/// Package layering arrives in a later phase: refuse instead of ignoring.
-pub(crate) fn refuse_packages(install: &[String], uninstall: &[String]) -> Result<()> {
-    if !install.is_empty() || !uninstall.is_empty() {
-        bail!("--install/--uninstall: package layering is not supported yet by this rpm-ostree");
+impl crate::client::cli::PackageOpts {
+    /// Package layering arrives in a later phase: refuse instead of ignoring.
+    pub(crate) fn refuse(&self) -> Result<()> {
+        if !self.install.is_empty() || !self.uninstall.is_empty() {
+            bail!(
+                "--install/--uninstall: package layering is not supported yet by this rpm-ostree"
+            );
+        }
+        Ok(())
     }
-    Ok(())
 }

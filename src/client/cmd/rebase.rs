@@ -3,10 +3,7 @@
 use anyhow::{Result, bail};
 use glib::prelude::*;
 
-use super::{
-    Context, Opts, Outcome, RebootHint, check_update_driver, deployment_transaction,
-    refuse_packages,
-};
+use super::{Context, Opts, Outcome, RebootHint, check_update_driver, deployment_transaction};
 use crate::client::Exit;
 use crate::client::cli::RebaseArgs;
 use crate::client::connection;
@@ -24,7 +21,7 @@ fn target(a: &RebaseArgs) -> Result<String> {
 }
 
 pub(crate) fn run(a: RebaseArgs, ctx: &Context) -> Result<Exit> {
-    refuse_packages(&a.install, &a.uninstall)?;
+    a.packages.refuse()?;
     let refspec = target(&a)?;
     if a.custom_origin_url.is_some() && a.custom_origin_description.is_none() {
         bail!("--custom-origin-description must be supplied with --custom-origin-url");

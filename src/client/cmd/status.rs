@@ -11,7 +11,6 @@ use crate::client::cli::StatusArgs;
 use crate::client::connection::{self, Client};
 use crate::client::json::to_json;
 use crate::client::status_text::{self, Dict, StatusInput};
-use crate::names;
 
 fn dict_of(v: Option<&Variant>) -> Dict {
     v.and_then(|v| v.get::<Dict>()).unwrap_or_default()
@@ -20,49 +19,18 @@ fn dict_of(v: Option<&Variant>) -> Dict {
 /// Title and initiator of the active transaction, read from its peer socket
 /// (the daemon may be between two states: try a few times).
 fn transaction_info(address: &str) -> Result<(String, String)> {
-    let mut last_err = None;
-    for attempt in 0..5 {
-        if attempt > 0 {
-            std::thread::sleep(std::time::Duration::from_secs(1));
-        }
-        match gio::DBusConnection::for_address_sync(
-            address,
-            gio::DBusConnectionFlags::AUTHENTICATION_CLIENT,
-            None,
-            gio::Cancellable::NONE,
-        ) {
-            Ok(peer) => {
-                let get = |prop: &str| -> String {
-                    use glib::prelude::*;
-                    peer.call_sync(
-                        None,
-                        "/",
-                        names::IFACE_PROPERTIES,
-                        "Get",
-                        Some(&(names::IFACE_TRANSACTION, prop).to_variant()),
-                        None,
-                        gio::DBusCallFlags::NONE,
-                        -1,
-                        gio::Cancellable::NONE,
-                    )
-                    .ok()
-                    .and_then(|v| v.child_value(0).as_variant())
-                    .and_then(|v| v.str().map(String::from))
-                    .unwrap_or_default()
-                };
-                let info = (get("Title"), get("InitiatingClientDescription"));
-                let _ = peer.close_sync(gio::Cancellable::NONE);
-                return Ok(info);
-            }
-            Err(e) => last_err = Some(e),
-        }
-    }
-    Err(anyhow!(
-        "Connecting to the active transaction: {}",
-        last_err
-            .map(|e| connection::clean_error(&e))
-            .unwrap_or_default()
-    ))
+    let peer = connection::connect_transaction(address).map_err(|e| {
+        anyhow!(
+            "Connecting to the active transaction: {}",
+            connection::clean_error(&e)
+        )
+    })?;
+    let info = (
+        connection::transaction_property(&peer, "Title"),
+        connection::transaction_property(&peer, "InitiatingClientDescription"),
+    );
+    let _ = peer.close_sync(gio::Cancellable::NONE);
+    Ok(info)
 }
 
 fn timer_state(client: &Client) -> String {

@@ -4,10 +4,7 @@
 use anyhow::{Result, bail};
 use glib::prelude::*;
 
-use super::{
-    Context, Opts, Outcome, RebootHint, check_update_driver, deployment_transaction,
-    refuse_packages,
-};
+use super::{Context, Opts, Outcome, RebootHint, check_update_driver, deployment_transaction};
 use crate::client::Exit;
 use crate::client::cli::UpgradeArgs;
 use crate::client::connection;
@@ -18,10 +15,10 @@ pub(crate) fn run(a: UpgradeArgs, ctx: &Context) -> Result<Exit> {
     if a.reboot && (a.preview || a.check) {
         bail!("Cannot specify both --reboot and --preview or --check");
     }
-    if a.preview && !a.install.is_empty() {
+    if a.preview && !a.packages.install.is_empty() {
         bail!("Cannot specify both --preview and --install");
     }
-    refuse_packages(&a.install, &a.uninstall)?;
+    a.packages.refuse()?;
     let client = connection::connect(&a.daemon, Some(&a.os))?;
     let check = a.check || a.preview;
     if !check && !a.trigger_automatic_update_policy {
