@@ -239,23 +239,7 @@ fn root_works_without_polkit_and_others_get_an_authorization_error() {
 #[test]
 fn a_frozen_polkitd_does_not_block_other_clients() {
     with_bed(polkit_opts(None), |bed| {
-        let pid = bed
-            .conn
-            .call_sync(
-                Some("org.freedesktop.DBus"),
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus",
-                "GetConnectionUnixProcessID",
-                Some(&("org.freedesktop.PolicyKit1",).to_variant()),
-                None,
-                gio::DBusCallFlags::NONE,
-                -1,
-                gio::Cancellable::NONE,
-            )
-            .unwrap()
-            .child_value(0)
-            .get::<u32>()
-            .unwrap() as i32;
+        let pid = bus_name_pid(&bed.conn, "org.freedesktop.PolicyKit1");
         kill(pid, libc::SIGSTOP);
         // An unprivileged call now waits for polkit...
         let script = bed.project_path("tests/clients/bus_calls.py");

@@ -176,32 +176,20 @@ fn offline_properties_agree_with_ostree_admin_status() {
         let status = bed.ostree(&["admin", "status"]);
         assert!(status.contains(&format!("testos {v1}.0")), "{status}");
         // GetOS: by name, "" and unknown.
-        let r = call(
-            &bed.conn,
-            SYSROOT,
-            IFACE_SYSROOT,
-            "GetOS",
-            Some(&("testos",).to_variant()),
-        )
-        .unwrap();
-        assert_eq!(r.child_value(0).str(), Some(OS_PATH));
-        let r = call(
-            &bed.conn,
-            SYSROOT,
-            IFACE_SYSROOT,
-            "GetOS",
-            Some(&("",).to_variant()),
-        )
-        .unwrap();
-        assert_eq!(r.child_value(0).str(), Some(OS_PATH));
-        let e = call(
-            &bed.conn,
-            SYSROOT,
-            IFACE_SYSROOT,
-            "GetOS",
-            Some(&("nope",).to_variant()),
-        )
-        .unwrap_err();
+        let get_os = |name: &str| {
+            call(
+                &bed.conn,
+                SYSROOT,
+                IFACE_SYSROOT,
+                "GetOS",
+                Some(&(name,).to_variant()),
+            )
+        };
+        for name in ["testos", ""] {
+            let r = get_os(name).unwrap();
+            assert_eq!(r.child_value(0).str(), Some(OS_PATH), "GetOS({name:?})");
+        }
+        let e = get_os("nope").unwrap_err();
         assert_eq!(
             error_name(&e),
             "org.gtk.GDBus.UnmappedGError.Quark._g_2dio_2derror_2dquark.Code1"
@@ -425,23 +413,7 @@ fn bus_activation_starts_the_daemon() {
         )
         .unwrap();
         assert_eq!(r.child_value(0).str(), Some(OS_PATH));
-        let pid = bed
-            .conn
-            .call_sync(
-                Some("org.freedesktop.DBus"),
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus",
-                "GetConnectionUnixProcessID",
-                Some(&(BUS_NAME,).to_variant()),
-                None,
-                gio::DBusCallFlags::NONE,
-                -1,
-                gio::Cancellable::NONE,
-            )
-            .unwrap()
-            .child_value(0)
-            .get::<u32>()
-            .unwrap() as i32;
+        let pid = bus_name_pid(&bed.conn, BUS_NAME);
         // The activated daemon is not our child: stop it ourselves.
         kill(pid, libc::SIGTERM);
         assert!(wait_pid_exit(pid, DEADLINE));

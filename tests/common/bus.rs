@@ -192,3 +192,22 @@ impl Drop for SignalLog {
 pub fn dict_str(d: &Dict, k: &str) -> Option<String> {
     d.get(k).and_then(|v| v.str().map(String::from))
 }
+
+/// The pid of the process owning bus name `name`.
+pub fn bus_name_pid(conn: &gio::DBusConnection, name: &str) -> i32 {
+    conn.call_sync(
+        Some("org.freedesktop.DBus"),
+        "/org/freedesktop/DBus",
+        "org.freedesktop.DBus",
+        "GetConnectionUnixProcessID",
+        Some(&(name,).to_variant()),
+        glib::VariantTy::new("(u)").ok(),
+        gio::DBusCallFlags::NONE,
+        -1,
+        gio::Cancellable::NONE,
+    )
+    .unwrap_or_else(|e| panic!("the pid of {name}: {e}"))
+    .child_value(0)
+    .get::<u32>()
+    .expect("a pid") as i32
+}

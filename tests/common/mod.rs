@@ -149,6 +149,22 @@ pub fn with_bed<R>(opts: Options, body: impl FnOnce(&Bed) -> R) -> R {
     .expect("thread-default main context")
 }
 
+/// The command prefix that runs a program as `user` (only `nobody` is known).
+fn as_user(user: Option<&str>) -> Vec<String> {
+    match user {
+        Some("nobody") => [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]
+        .map(String::from)
+        .to_vec(),
+        Some(other) => panic!("unknown test user {other}"),
+        None => Vec::new(),
+    }
+}
+
 fn read_env(path: &Path) -> HashMap<String, String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -374,18 +390,7 @@ impl Bed {
     /// Runs the CLI as `nobody` when `user` is `Some("nobody")`.
     pub fn cli_as(&self, user: Option<&str>, args: &[&str]) -> (i32, String, String) {
         let bin = self.bin();
-        let mut argv: Vec<String> = Vec::new();
-        if user == Some("nobody") {
-            argv.extend(
-                [
-                    "setpriv",
-                    "--reuid=65534",
-                    "--regid=65534",
-                    "--clear-groups",
-                ]
-                .map(String::from),
-            );
-        }
+        let mut argv = as_user(user);
         argv.push(bin);
         argv.extend(args.iter().map(|s| s.to_string()));
         if !self.booted() && !args.is_empty() {
@@ -447,18 +452,7 @@ impl Bed {
     /// Runs the transaction client (`tests/clients/txn_client.py ARGS`): JSON lines.
     pub fn txn_client(&self, user: Option<&str>, args: &[&str]) -> (i32, Vec<serde_json::Value>) {
         let script = self.project_path("tests/clients/txn_client.py");
-        let mut argv: Vec<String> = Vec::new();
-        if user == Some("nobody") {
-            argv.extend(
-                [
-                    "setpriv",
-                    "--reuid=65534",
-                    "--regid=65534",
-                    "--clear-groups",
-                ]
-                .map(String::from),
-            );
-        }
+        let mut argv = as_user(user);
         argv.push("/usr/bin/python3".into());
         argv.push(script);
         argv.extend(args.iter().map(|s| s.to_string()));
