@@ -19,12 +19,15 @@ build-release: deps
 demo: build-release
 	build-aux/demo.sh target/release/rpm-ostree
 
+# Formatting, clippy, and the module dependency rules of design.md
+# (build-aux/import-rules.txt, checked by crates/import-graph).
 lint: deps
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) run --quiet -p import-graph -- src build-aux/import-rules.txt
 
 test: deps
-	$(CARGO) test
+	$(CARGO) test --workspace
 
 meson-check: deps
 	build-aux/meson-check.sh

@@ -5,21 +5,20 @@
 
 use gio::prelude::*;
 use std::cell::RefCell;
-use std::rc::Rc;
 
-use crate::bus::MethodCall;
-use crate::error::{BusError, reply_error};
+use crate::bus::bus_u32;
+use crate::error::BusError;
+use crate::ffi::polkit::{Authority, Decision, Subject};
 use crate::names;
-use crate::polkit::{Authority, Decision, Subject};
-use crate::state::Daemon;
-use crate::sysroot::bus_u32;
 
 /// Who may call a method, as declared in the method tables.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Access {
     /// No authorization (read-only methods).
     Anyone,
-    /// Every listed action (short names, under `org.projectatomic.rpmostree1.`).
+    /// Every listed action (short names, under `org.projectatomic.rpmostree1.`),
+    /// or for methods whose actions depend on their arguments, every action
+    /// the call may need.
     Actions(&'static [&'static str]),
     /// Active local sessions, else `client-management` without interaction.
     ClientManagement,
@@ -34,13 +33,31 @@ pub(crate) enum Needed {
 }
 
 impl Access {
-    pub(crate) fn actions(self) -> Needed {
+    pub(crate) fn needed(self) -> Needed {
         match self {
             Self::Anyone => Needed::Nothing,
             Self::Actions(a) => Needed::Actions(a.to_vec()),
             Self::ClientManagement => Needed::ClientManagement,
         }
     }
+
+    /// Every polkit action this access may check.
+    pub(crate) fn actions(self) -> Vec<&'static str> {
+        match self {
+            Self::Anyone => Vec::new(),
+            Self::Actions(a) => a.to_vec(),
+            Self::ClientManagement => vec!["client-management"],
+        }
+    }
+}
+
+/// A method call to authorize: on which object kind (`Sysroot` or `OS`, as
+/// the error texts name it), which method, from which bus name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller<'a> {
+    pub object: &'static str,
+    pub method: &'a str,
+    pub sender: &'a str,
 }
 
 /// An error's message without GDBus's `GDBus.Error:<name>: ` prefix.
@@ -54,19 +71,10 @@ pub(crate) fn action_id(short: &str) -> String {
     format!("{}.{short}", names::BUS_NAME)
 }
 
-fn object_kind(call: &MethodCall) -> &'static str {
-    if call.interface == names::IFACE_SYSROOT {
-        "Sysroot"
-    } else {
-        "OS"
-    }
-}
-
-fn denied(call: &MethodCall) -> BusError {
+/// The contract's refusal of `method` on an `object` kind.
+pub(crate) fn denied(object: &str, method: &str) -> BusError {
     BusError::access_denied(format!(
-        "rpmostreed {} operation {} not allowed for user",
-        object_kind(call),
-        call.method
+        "rpmostreed {object} operation {method} not allowed for user"
     ))
 }
 
@@ -151,69 +159,60 @@ async fn user_is_active(conn: &gio::DBusConnection, uid: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// Decides whether `call` may proceed; runs `cont` (with the caller's uid, when it
-/// had to be looked up) if so, answers the call with the contract's error otherwise.
-pub(crate) fn authorize(
-    daemon: &Rc<Daemon>,
-    call: MethodCall,
+/// Decides whether `caller` may proceed: `Ok` with the caller's uid (when it
+/// had to be looked up), or the contract's error.
+pub(crate) async fn authorize(
+    conn: &gio::DBusConnection,
+    caller: Caller<'_>,
     needed: Needed,
-    cont: impl FnOnce(&Rc<Daemon>, MethodCall, Option<u32>) + 'static,
-) {
+) -> Result<Option<u32>, BusError> {
     if needed == Needed::Nothing {
-        return cont(daemon, call, None);
+        return Ok(None);
     }
-    let daemon = daemon.clone();
-    glib::MainContext::default().spawn_local(async move {
-        let conn = daemon.store.connection().clone();
-        let Some(uid) = bus_u32(&conn, "GetConnectionUnixUser", &call.sender).await else {
-            let prefix = if object_kind(&call) == "Sysroot" {
-                "Failed to load polkit"
-            } else {
-                "Failed direct authorization"
-            };
-            let err = BusError::dbus_failed(format!(
-                "{prefix}: could not determine the uid of {}",
-                call.sender
-            ));
-            return reply_error(call.invocation, err);
+    let Some(uid) = bus_u32(conn, "GetConnectionUnixUser", caller.sender).await else {
+        let prefix = if caller.object == "Sysroot" {
+            "Failed to load polkit"
+        } else {
+            "Failed direct authorization"
         };
-        if uid == 0 {
-            return cont(&daemon, call, Some(uid));
-        }
-        let (actions, interactive) = match needed {
-            Needed::Nothing => unreachable!("handled above"),
-            Needed::ClientManagement => {
-                if user_is_active(&conn, uid).await {
-                    glib::g_message!(
-                        "rpm-ostreed",
-                        "Allowing active client {} (uid {uid})",
-                        call.sender
-                    );
-                    return cont(&daemon, call, Some(uid));
-                }
-                (vec!["client-management"], false)
+        return Err(BusError::dbus_failed(format!(
+            "{prefix}: could not determine the uid of {}",
+            caller.sender
+        )));
+    };
+    if uid == 0 {
+        return Ok(Some(uid));
+    }
+    let (actions, interactive) = match needed {
+        Needed::Nothing => return Ok(None),
+        Needed::ClientManagement => {
+            if user_is_active(conn, uid).await {
+                glib::g_message!(
+                    "rpm-ostreed",
+                    "Allowing active client {} (uid {uid})",
+                    caller.sender
+                );
+                return Ok(Some(uid));
             }
-            Needed::Actions(a) => (a, true),
-        };
-        let Some(subject) = Subject::system_bus_name(&call.sender) else {
-            let err = denied(&call);
-            return reply_error(call.invocation, err);
-        };
-        for action in actions {
-            match check(&subject, action, interactive).await {
-                Ok(d) if d.authorized => continue,
-                Ok(_) => {
-                    let err = denied(&call);
-                    return reply_error(call.invocation, err);
-                }
-                Err(e) => {
-                    let err = BusError::dbus_failed(format!("Authorization error: {}", plain(e)));
-                    return reply_error(call.invocation, err);
-                }
+            (vec!["client-management"], false)
+        }
+        Needed::Actions(a) => (a, true),
+    };
+    let subject = Subject::system_bus_name(caller.sender)
+        .ok_or_else(|| denied(caller.object, caller.method))?;
+    for action in actions {
+        match check(&subject, action, interactive).await {
+            Ok(d) if d.authorized => continue,
+            Ok(_) => return Err(denied(caller.object, caller.method)),
+            Err(e) => {
+                return Err(BusError::dbus_failed(format!(
+                    "Authorization error: {}",
+                    plain(e)
+                )));
             }
         }
-        cont(&daemon, call, Some(uid))
-    });
+    }
+    Ok(Some(uid))
 }
 
 /// What a transaction peer asks to do.

@@ -22,6 +22,8 @@ pub(crate) struct MethodCall {
     pub interface: String,
     pub method: String,
     pub params: Variant,
+    /// The file descriptors that came with the message (`h` values index them).
+    pub fds: Vec<std::os::fd::OwnedFd>,
     pub invocation: gio::DBusMethodInvocation,
 }
 
@@ -154,6 +156,7 @@ impl ObjectStore {
                         interface: iface.unwrap_or_default().to_string(),
                         method: method.to_string(),
                         params,
+                        fds: crate::ffi::gio::descriptors(&invocation.message()),
                         invocation,
                     })
                 })
@@ -317,4 +320,42 @@ fn interfaces_variant(ifaces: &[Interface]) -> Variant {
 /// property gets a value when its object is exported).
 fn default_for_property(_iface: &str, _prop: &str) -> Variant {
     "".to_variant()
+}
+
+/// Stops watching a bus name. (gio-rs cannot name the watcher id type of
+/// `bus_watch_name`, so the unwatch call is kept as a closure.)
+pub(crate) type Unwatch = Box<dyn FnOnce()>;
+
+/// Calls `vanished` when `name` leaves the bus (or is not on it).
+pub(crate) fn watch_name(
+    conn: &gio::DBusConnection,
+    name: &str,
+    vanished: impl Fn() + 'static,
+) -> Unwatch {
+    let watch = gio::bus_watch_name_on_connection(
+        conn,
+        name,
+        gio::BusNameWatcherFlags::NONE,
+        |_, _, _| {},
+        move |_, _| vanished(),
+    );
+    Box::new(move || gio::bus_unwatch_name(watch))
+}
+
+/// Asks the bus driver a `u`-returning question about a peer (uid, pid).
+pub(crate) async fn bus_u32(conn: &gio::DBusConnection, method: &str, name: &str) -> Option<u32> {
+    let reply = conn
+        .call_future(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            method,
+            Some(&(name,).to_variant()),
+            Some(glib::VariantTy::new("(u)").expect("valid type")),
+            gio::DBusCallFlags::NONE,
+            -1,
+        )
+        .await
+        .ok()?;
+    reply.get::<(u32,)>().map(|(v,)| v)
 }

@@ -137,8 +137,6 @@ pub struct Hooks {
     pub pull_stall_timeout: Duration,
     /// `RPMOSTREE_DEBUG_DISABLE_DAEMON_IDLE_EXIT` (upstream's name): any value disables idle exit.
     pub disable_idle_exit: bool,
-    /// `RPMOSTREE_TEST_NO_ZYGOTE`: any value makes helpers executed, not forked.
-    pub no_zygote: bool,
 }
 
 fn env_ms(name: &str, default_ms: u64) -> Duration {
@@ -179,7 +177,6 @@ impl Hooks {
             ),
             disable_idle_exit: std::env::var_os("RPMOSTREE_DEBUG_DISABLE_DAEMON_IDLE_EXIT")
                 .is_some(),
-            no_zygote: std::env::var_os("RPMOSTREE_TEST_NO_ZYGOTE").is_some(),
         }
     }
 }

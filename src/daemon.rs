@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use crate::bus::ObjectStore;
 use crate::config::Hooks;
 use crate::names;
-use crate::state::Daemon;
+use crate::state::{Daemon, Publisher};
+use crate::{os, sysroot};
 
 /// Arguments of `rpm-ostree start-daemon`.
 #[derive(Debug, clap::Parser)]
@@ -29,7 +30,7 @@ pub struct StartDaemonArgs {
 /// Runs the daemon until it exits; errors before the name is owned are fatal.
 pub fn run(args: StartDaemonArgs) -> Result<()> {
     let started = Instant::now();
-    crate::memory::limit_arenas();
+    crate::ffi::malloc::limit_arenas();
     if !is_root() && std::env::var_os("RPMOSTREE_SUPPRESS_REQUIRES_ROOT_CHECK").is_none() {
         bail!("This command requires root privileges");
     }
@@ -48,8 +49,13 @@ pub fn run(args: StartDaemonArgs) -> Result<()> {
         .context("Connecting to the system bus")?;
     conn.set_exit_on_close(false);
     let store = ObjectStore::new(&conn)?;
-    let daemon = Daemon::new(store.clone(), hooks, sysroot)?;
-    daemon.export()?;
+    let publisher = Publisher {
+        sysroot: sysroot::update_properties,
+        oses: os::sync_objects,
+    };
+    let daemon = Daemon::new(store.clone(), hooks, sysroot, publisher)?;
+    sysroot::export(&daemon)?;
+    os::sync_objects(&daemon)?;
     request_name(&conn)?;
     glib::g_message!(
         "rpm-ostreed",
@@ -93,7 +99,7 @@ pub fn run(args: StartDaemonArgs) -> Result<()> {
     idle.reevaluate(&daemon);
     // Startup work is done: give back what serving calls does not need.
     glib::idle_add_local_full(glib::Priority::LOW, || {
-        crate::memory::trim();
+        crate::ffi::malloc::trim();
         glib::ControlFlow::Break
     });
 
@@ -126,8 +132,7 @@ pub fn run(args: StartDaemonArgs) -> Result<()> {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 /// Refuses to manage a booted system in a state we must not touch.
@@ -202,10 +207,9 @@ fn watch_stdin(quit: Rc<dyn Fn(&str)>) {
     glib::unix_fd_add_local(
         0,
         glib::IOCondition::IN | glib::IOCondition::HUP | glib::IOCondition::ERR,
-        move |fd, _cond| {
+        move |_, _cond| {
             let mut buf = [0u8; 256];
-            // SAFETY: reading into a stack buffer of the given length from our stdin fd.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            let n = std::io::Read::read(&mut std::io::stdin(), &mut buf).unwrap_or(0);
             if n > 0 {
                 return glib::ControlFlow::Continue;
             }

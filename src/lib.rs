@@ -1,28 +1,39 @@
 //! rpm-ostree's daemon model (`rpm-ostreed`) over libostree, and the drop-in
 //! `rpm-ostree` command line that talks to it.
 //!
-//! The daemon is a single-threaded GLib program: GDBus objects on the main loop
-//! (`bus`, `sysroot`, `os`), one transaction at a time in a worker thread
-//! reporting over a private peer-to-peer socket (`transaction`), authorization
-//! through polkit (`authz`). Domain logic over libostree lives in `deployment`.
+//! The daemon is a single-threaded GLib program: GDBus objects on the main
+//! loop (`bus`, `sysroot`, `os`), every call through one gate (`gate`,
+//! `authz`), one transaction at a time in a worker thread reporting over a
+//! private peer-to-peer socket (`transaction`). Domain logic over libostree
+//! lives in `deployment`; heavy work runs in child processes (`helper`).
+//! `make lint` checks the dependency rules between these modules
+//! (build-aux/import-rules.txt).
 
-pub(crate) mod authz;
-pub(crate) mod bus;
-pub mod client;
-pub(crate) mod clients;
+// Leaves.
 pub(crate) mod config;
-pub mod daemon;
-pub(crate) mod deploy_request;
-pub(crate) mod deployment;
 pub(crate) mod error;
-pub(crate) mod memory;
 pub mod names;
 pub(crate) mod options;
+pub(crate) mod progress;
+pub(crate) mod state_files;
+// Bindings.
+pub(crate) mod ffi;
+// Helper processes and the domain.
+pub mod deployment;
+pub(crate) mod helper;
+// Transactions.
+pub mod transaction;
+// The D-Bus face.
+pub(crate) mod authz;
+pub(crate) mod bus;
+pub(crate) mod client_registry;
+pub mod daemon;
+pub(crate) mod gate;
 pub(crate) mod os;
-pub(crate) mod polkit;
 pub(crate) mod state;
 pub(crate) mod sysroot;
-pub mod transaction;
+// The command line.
+pub mod client;
 
 #[cfg(test)]
 mod contract_tests;

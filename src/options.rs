@@ -1,8 +1,11 @@
 //! `a{sv}` option dictionaries turned into checked values. Unknown keys and
 //! wrong value types are rejected here, with `InvalidArgs`, and nowhere else.
+//! File descriptor values (`h`, `ah`) index the message's fd list; they come
+//! out as owned descriptors (duplicates), so the request can outlive the call.
 
 use glib::Variant;
 use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
 
 use crate::error::BusError;
 
@@ -20,21 +23,13 @@ impl OptionSpec {
 }
 
 /// Parsed options: every key is known and has the declared type.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub(crate) struct Options {
     map: BTreeMap<String, Variant>,
+    fds: BTreeMap<String, Vec<OwnedFd>>,
 }
 
 impl Options {
-    pub(crate) fn from_map(map: BTreeMap<String, Variant>) -> Self {
-        Self { map }
-    }
-    pub(crate) fn keys(&self) -> Vec<String> {
-        self.map.keys().cloned().collect()
-    }
-    pub(crate) fn get(&self, key: &str) -> Option<&Variant> {
-        self.map.get(key)
-    }
     pub(crate) fn contains(&self, key: &str) -> bool {
         self.map.contains_key(key)
     }
@@ -51,18 +46,59 @@ impl Options {
     pub(crate) fn strv(&self, key: &str) -> Option<Vec<String>> {
         self.map.get(key).and_then(|v| v.get::<Vec<String>>())
     }
-    /// Number of elements of an array-typed option (0 when absent).
-    pub(crate) fn array_len(&self, key: &str) -> usize {
-        self.map
-            .get(key)
-            .filter(|v| v.is_container())
-            .map(|v| v.n_children())
-            .unwrap_or(0)
+    /// The descriptors of an `h` or `ah` option (`None` when absent).
+    pub(crate) fn take_fds(&mut self, key: &str) -> Option<Vec<OwnedFd>> {
+        self.fds.remove(key)
+    }
+    /// The value of a `(ss)` option.
+    pub(crate) fn string_pair(&self, key: &str) -> Option<(String, String)> {
+        self.map.get(key).and_then(|v| v.get::<(String, String)>())
     }
 }
 
-/// Checks the `a{sv}` `dict` against `specs`. `what` names the method in errors.
-pub(crate) fn parse(dict: &Variant, specs: &[OptionSpec], what: &str) -> Result<Options, BusError> {
+/// The descriptors `value` (an `h` or `ah`) points at in `fds` (duplicates).
+fn descriptors(
+    value: &Variant,
+    fds: &[OwnedFd],
+    what: &str,
+    key: &str,
+) -> Result<Vec<OwnedFd>, BusError> {
+    let indices: Vec<i32> = match value.type_().as_str() {
+        "h" => vec![
+            value
+                .get::<glib::variant::Handle>()
+                .map(|h| h.0)
+                .unwrap_or(-1),
+        ],
+        _ => value
+            .iter()
+            .map(|h| h.get::<glib::variant::Handle>().map(|h| h.0).unwrap_or(-1))
+            .collect(),
+    };
+    indices
+        .into_iter()
+        .map(|i| {
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| fds.get(i))
+                .and_then(|fd| fd.try_clone().ok())
+                .ok_or_else(|| {
+                    BusError::invalid_args(format!(
+                        "{what}: option '{key}': no file descriptor at index {i}"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Checks the `a{sv}` `dict` against `specs`, taking descriptor values from
+/// `fds`. `what` names the method in errors.
+pub(crate) fn parse_with_fds(
+    dict: &Variant,
+    specs: &[OptionSpec],
+    what: &str,
+    fds: &[OwnedFd],
+) -> Result<Options, BusError> {
     if dict.type_().as_str() != "a{sv}" {
         return Err(BusError::invalid_args(format!(
             "{what}: options must be of type 'a{{sv}}', got '{}'",
@@ -70,6 +106,7 @@ pub(crate) fn parse(dict: &Variant, specs: &[OptionSpec], what: &str) -> Result<
         )));
     }
     let mut map = BTreeMap::new();
+    let mut descs = BTreeMap::new();
     for entry in dict.iter() {
         let key: String = entry.child_value(0).get().unwrap_or_default();
         let value = entry
@@ -88,9 +125,17 @@ pub(crate) fn parse(dict: &Variant, specs: &[OptionSpec], what: &str) -> Result<
                 value.type_()
             )));
         }
+        if matches!(spec.signature, "h" | "ah") {
+            descs.insert(key.clone(), descriptors(&value, fds, what, &key)?);
+        }
         map.insert(key, value);
     }
-    Ok(Options { map })
+    Ok(Options { map, fds: descs })
+}
+
+/// [`parse_with_fds`] for dictionaries without descriptor options.
+pub(crate) fn parse(dict: &Variant, specs: &[OptionSpec], what: &str) -> Result<Options, BusError> {
+    parse_with_fds(dict, specs, what, &[])
 }
 
 /// For methods whose only argument is an options dictionary.
@@ -136,7 +181,6 @@ mod tests {
         assert!(o.flag("reboot"));
         assert_eq!(o.string("id").as_deref(), Some("cli"));
         assert_eq!(o.strv("pkgs").unwrap(), ["a", "b"]);
-        assert_eq!(o.array_len("pkgs"), 2);
         assert!(!o.flag("absent"));
     }
 
@@ -150,5 +194,30 @@ mod tests {
             BusError::invalid_args("Test: option 'reboot' must be of type 'b', got 's'")
         );
         assert!(parse(&"x".to_variant(), SPECS, "Test").is_err());
+    }
+
+    #[test]
+    fn descriptors_come_from_the_fd_list() {
+        use std::os::fd::AsRawFd;
+        let specs = [OptionSpec::new("pkgs", "ah"), OptionSpec::new("one", "h")];
+        let file = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let list = [file.try_clone().unwrap()];
+        let handles = vec![glib::variant::Handle(0), glib::variant::Handle(0)];
+        let d = dict(&[
+            ("pkgs", handles.to_variant()),
+            ("one", glib::variant::Handle(0).to_variant()),
+        ]);
+        let mut o = parse_with_fds(&d, &specs, "Test", &list).unwrap();
+        let fds = o.take_fds("pkgs").unwrap();
+        assert_eq!(fds.len(), 2);
+        assert_ne!(fds[0].as_raw_fd(), file.as_raw_fd(), "duplicated");
+        assert_eq!(o.take_fds("one").unwrap().len(), 1);
+        assert!(o.take_fds("absent").is_none());
+        let bad = dict(&[("one", glib::variant::Handle(3).to_variant())]);
+        assert_eq!(
+            parse_with_fds(&bad, &specs, "Test", &list).unwrap_err(),
+            BusError::invalid_args("Test: option 'one': no file descriptor at index 3")
+        );
+        assert!(parse(&bad, &specs, "Test").is_err());
     }
 }

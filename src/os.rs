@@ -5,15 +5,14 @@
 use glib::prelude::*;
 use std::rc::Rc;
 
-use crate::authz::{self, Access};
+use crate::authz::Access;
 use crate::bus::{MethodCall, Props};
 use crate::deployment::Dict;
 use crate::deployment::cached_update;
-use crate::error::{BusError, reply_error};
+use crate::error::BusError;
+use crate::gate::{self, Request, Row, later};
 use crate::names;
 use crate::state::Daemon;
-use crate::transaction::kinds::Kind;
-use crate::transaction::{Manager, TxnRequest};
 
 mod bootconfig;
 mod deploy;
@@ -93,7 +92,12 @@ pub(crate) fn sync_objects(daemon: &Rc<Daemon>) -> anyhow::Result<()> {
             ],
             Rc::new(move |call| {
                 if let Some(d) = weak.upgrade() {
-                    dispatch(&d, &os, call)
+                    let rows = if call.interface == names::IFACE_OS_EXPERIMENTAL {
+                        EXPERIMENTAL_ROWS
+                    } else {
+                        OS_ROWS
+                    };
+                    gate::dispatch(&d, "OS", rows, os.as_str(), call)
                 }
             }),
         )?;
@@ -102,138 +106,96 @@ pub(crate) fn sync_objects(daemon: &Rc<Daemon>) -> anyhow::Result<()> {
     Ok(())
 }
 
-type Handler = fn(&Rc<Daemon>, &str, MethodCall, Access);
+/// A method whose work belongs to a later phase.
+fn not_yet(_: &str, _: &MethodCall) -> Result<Box<dyn Request>, BusError> {
+    Ok(later())
+}
 
-/// The OS method table: name, the actions it needs (§6.3), handler.
+const fn row(method: &'static str, access: Access, parse: gate::Parse<str>) -> Row<str> {
+    Row {
+        method,
+        access,
+        parse,
+    }
+}
+
+const fn actions(a: &'static [&'static str]) -> Access {
+    Access::Actions(a)
+}
+
+/// Every action `UpdateDeployment` may need, by its modifiers and options.
+const UPDATE_DEPLOYMENT_ACTIONS: &[&str] = &[
+    "bootconfig",
+    "deploy",
+    "install-local-packages",
+    "install-uninstall-packages",
+    "override",
+    "rebase",
+    "upgrade",
+];
+
+/// The OS method table: name, the actions it needs (§6.3), parser.
 #[rustfmt::skip]
-const OS_METHODS: &[(&str, Access, Handler)] = &[
-    ("AutomaticUpdateTrigger", Access::Actions(&["upgrade"]), automatic_update_trigger),
-    ("GetDeploymentsRpmDiff", Access::Actions(&["repo-refresh"]), later),
-    ("Deploy", Access::Actions(&["deploy"]), deploy_family),
-    ("GetCachedDeployRpmDiff", Access::Actions(&["repo-refresh"]), later),
-    ("DownloadDeployRpmDiff", Access::Actions(&["repo-refresh"]), later),
-    ("Upgrade", Access::Actions(&["upgrade"]), deploy_family),
-    ("GetCachedUpdateRpmDiff", Access::Actions(&["repo-refresh"]), later),
-    ("DownloadUpdateRpmDiff", Access::Actions(&["repo-refresh"]), later),
-    ("Rollback", Access::Actions(&["rollback"]), rollback),
-    ("ClearRollbackTarget", Access::Actions(&["rollback"]), clear_rollback_target),
-    ("Rebase", Access::Actions(&["rebase"]), deploy_family),
-    ("GetCachedRebaseRpmDiff", Access::Actions(&["repo-refresh"]), later),
-    ("DownloadRebaseRpmDiff", Access::Actions(&["repo-refresh"]), later),
-    ("PkgChange", Access::Actions(&["install-uninstall-packages"]), later),
-    ("SetInitramfsState", Access::Actions(&["bootconfig"]), set_initramfs_state),
-    ("InitramfsEtc", Access::Actions(&["bootconfig"]), initramfs_etc),
-    ("KernelArgs", Access::Actions(&["bootconfig"]), kernel_args),
-    ("GetDeploymentBootConfig", Access::Anyone, get_deployment_boot_config),
-    ("Cleanup", Access::Actions(&["cleanup"]), cleanup),
-    ("RefreshMd", Access::Actions(&["repo-refresh"]), later),
-    ("ModifyYumRepo", Access::Actions(&["repo-modify"]), later),
-    ("ListRepos", Access::Anyone, later),
-    // Computed from the call's modifiers and options (deploy_request.rs).
-    ("UpdateDeployment", Access::Actions(&["upgrade"]), deploy_family),
-    ("FinalizeDeployment", Access::Actions(&["finalize-deployment"]), finalize_deployment),
-    ("WhatProvides", Access::Anyone, later),
-    ("GetPackages", Access::Anyone, later),
-    ("Search", Access::Anyone, later),
+const OS_ROWS: &[Row<str>] = &[
+    row("AutomaticUpdateTrigger", actions(&["upgrade"]), automatic_update_trigger),
+    row("GetDeploymentsRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("Deploy", actions(&["deploy"]), deploy_family),
+    row("GetCachedDeployRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("DownloadDeployRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("Upgrade", actions(&["upgrade"]), deploy_family),
+    row("GetCachedUpdateRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("DownloadUpdateRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("Rollback", actions(&["rollback"]), rollback),
+    row("ClearRollbackTarget", actions(&["rollback"]), clear_rollback_target),
+    row("Rebase", actions(&["rebase"]), deploy_family),
+    row("GetCachedRebaseRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("DownloadRebaseRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("PkgChange", actions(&["install-uninstall-packages"]), not_yet),
+    row("SetInitramfsState", actions(&["bootconfig"]), set_initramfs_state),
+    row("InitramfsEtc", actions(&["bootconfig"]), initramfs_etc),
+    row("KernelArgs", actions(&["bootconfig"]), kernel_args),
+    row("GetDeploymentBootConfig", Access::Anyone, get_deployment_boot_config),
+    row("Cleanup", actions(&["cleanup"]), cleanup),
+    row("RefreshMd", actions(&["repo-refresh"]), not_yet),
+    row("ModifyYumRepo", actions(&["repo-modify"]), not_yet),
+    row("ListRepos", Access::Anyone, not_yet),
+    row("UpdateDeployment", actions(UPDATE_DEPLOYMENT_ACTIONS), deploy_family),
+    row("FinalizeDeployment", actions(&["finalize-deployment"]), finalize_deployment),
+    row("WhatProvides", Access::Anyone, not_yet),
+    row("GetPackages", Access::Anyone, not_yet),
+    row("Search", Access::Anyone, not_yet),
 ];
 
 /// OSExperimental: no polkit checks (the bus policy admits root only).
 #[rustfmt::skip]
-const EXPERIMENTAL_METHODS: &[(&str, Access, Handler)] = &[
-    ("Moo", Access::Anyone, moo),
-    ("LiveFs", Access::Anyone, later),
-    ("DownloadPackages", Access::Anyone, later),
+const EXPERIMENTAL_ROWS: &[Row<str>] = &[
+    row("Moo", Access::Anyone, moo),
+    row("LiveFs", Access::Anyone, not_yet),
+    row("DownloadPackages", Access::Anyone, not_yet),
 ];
-
-fn dispatch(daemon: &Rc<Daemon>, osname: &str, call: MethodCall) {
-    let table = if call.interface == names::IFACE_OS_EXPERIMENTAL {
-        EXPERIMENTAL_METHODS
-    } else {
-        OS_METHODS
-    };
-    match table.iter().find(|(m, _, _)| *m == call.method) {
-        Some(&(_, access, handler)) => handler(daemon, osname, call, access),
-        None => {
-            let msg = format!(
-                "rpmostreed OS operation {} not allowed for user",
-                call.method
-            );
-            reply_error(call.invocation, BusError::access_denied(msg))
-        }
-    }
-}
-
-/// A method whose work belongs to a later phase: authorized like the real
-/// thing, then a clear error.
-fn later(daemon: &Rc<Daemon>, _osname: &str, call: MethodCall, access: Access) {
-    authz::authorize(daemon, call, access.actions(), |_, call, _| {
-        let err = BusError::not_implemented(&call.method);
-        reply_error(call.invocation, err)
-    });
-}
-
-/// Creates (or joins) the transaction for `call`; returns its address.
-pub(crate) fn create_transaction(
-    daemon: &Rc<Daemon>,
-    call: &MethodCall,
-    uid: Option<u32>,
-    title: String,
-    kind: Box<dyn Kind>,
-) -> Result<String, BusError> {
-    let req = TxnRequest {
-        method: call.method.clone(),
-        params: call.params.clone(),
-        sender: call.sender.clone(),
-        uid,
-        os_path: call.path.clone(),
-        title,
-        kind,
-    };
-    Manager::create(daemon, req)
-}
-
-/// Replies with the address of a new (or joined) transaction for `call`.
-pub(crate) fn start_transaction(
-    daemon: &Rc<Daemon>,
-    call: MethodCall,
-    uid: Option<u32>,
-    title: String,
-    kind: Box<dyn Kind>,
-) {
-    match create_transaction(daemon, &call, uid, title, kind) {
-        Ok(address) => call.invocation.return_value(Some(&(address,).to_variant())),
-        Err(e) => reply_error(call.invocation, e),
-    }
-}
 
 const COW: &str = "\n ________\n< moo!!! >\n --------\n        \\   ^__^\n         \\  (oo)\\_______\n            (__)\\       )\\/\\\n";
 
-fn moo(_daemon: &Rc<Daemon>, _osname: &str, call: MethodCall, _access: Access) {
+fn moo(_: &str, call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
     let (utf8,): (bool,) = call.params.get().unwrap_or_default();
     let text = if utf8 { "🐄\n" } else { COW };
-    call.invocation.return_value(Some(&(text,).to_variant()));
+    Ok(gate::answer(move |_| Ok((text,).to_variant())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every method of the interfaces has exactly one table entry.
+    /// Every method of the interfaces has exactly one row, and every action
+    /// a row names is in the polkit policy.
     #[test]
-    fn tables_cover_the_interfaces() {
+    fn tables_cover_the_interfaces_and_name_real_actions() {
         for (iface, table) in [
-            (names::IFACE_OS, OS_METHODS),
-            (names::IFACE_OS_EXPERIMENTAL, EXPERIMENTAL_METHODS),
+            (names::IFACE_OS, OS_ROWS),
+            (names::IFACE_OS_EXPERIMENTAL, EXPERIMENTAL_ROWS),
         ] {
-            let methods = crate::testutil::xml_methods(iface);
-            assert_eq!(methods.len(), table.len(), "{iface}");
-            for m in &methods {
-                assert_eq!(
-                    table.iter().filter(|(n, _, _)| n == m).count(),
-                    1,
-                    "{iface}.{m}"
-                );
-            }
+            let rows: Vec<_> = table.iter().map(|r| (r.method, r.access)).collect();
+            crate::testutil::check_method_table(iface, &rows);
         }
     }
 

@@ -9,12 +9,11 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use crate::bus::ObjectStore;
-use crate::clients::ClientRegistry;
+use crate::client_registry::ClientRegistry;
 use crate::config::{DaemonConfig, Hooks};
 use crate::deployment::signatures::SignatureCache;
 use crate::deployment::status::{self, ChangeKey, SysrootStatus};
-use crate::transaction::Manager;
-use crate::{os, sysroot};
+use crate::transaction::{self, Manager, Notice};
 
 /// The main thread's view of the sysroot.
 pub(crate) struct SysrootView {
@@ -22,6 +21,15 @@ pub(crate) struct SysrootView {
     pub status: SysrootStatus,
     key: ChangeKey,
     sigs: SignatureCache,
+}
+
+/// How the D-Bus objects learn of a new state (the daemon's `run` wires the
+/// Sysroot and OS objects in; this module knows neither).
+pub(crate) struct Publisher {
+    /// Updates the Sysroot object's properties.
+    pub sysroot: fn(&Rc<Daemon>),
+    /// Exports, unexports and updates the OS objects.
+    pub oses: fn(&Rc<Daemon>) -> Result<()>,
 }
 
 pub(crate) struct Daemon {
@@ -38,6 +46,25 @@ pub(crate) struct Daemon {
     pub last_activity: Cell<Instant>,
     /// Called whenever the idle state may have changed (set by the main loop code).
     idle_changed: RefCell<Option<Box<dyn Fn()>>>,
+    publisher: Publisher,
+}
+
+/// What the daemon does when the transaction manager reports.
+fn transaction_observer(daemon: std::rc::Weak<Daemon>) -> transaction::Observer {
+    Box::new(move |notice| {
+        let Some(d) = daemon.upgrade() else {
+            return Ok(());
+        };
+        match notice {
+            Notice::SlotChanged => {
+                (d.publisher.sysroot)(&d);
+                d.idle_state_changed();
+            }
+            Notice::Activity => d.touch(),
+            Notice::WorkDone => d.reload(true)?,
+        }
+        Ok(())
+    })
 }
 
 fn open_sysroot(path: &std::path::Path) -> Result<ostree::Sysroot> {
@@ -54,15 +81,24 @@ impl Daemon {
         store: Rc<ObjectStore>,
         hooks: Hooks,
         sysroot_path: PathBuf,
+        publisher: Publisher,
     ) -> Result<Rc<Self>> {
         let config = DaemonConfig::load(&hooks.config_path)?;
         let key = status::change_key(&sysroot_path);
         let sysroot = open_sysroot(&sysroot_path)?;
         let mut sigs = SignatureCache::new(Some(hooks.runtime_dir.join("gpgcheck-cache")));
         let status = status::sysroot_status(&sysroot, &mut sigs);
-        Ok(Rc::new(Self {
+        let env = transaction::Env {
+            conn: store.connection().clone(),
+            sysroot_path: sysroot_path.clone(),
+            runtime_dir: hooks.runtime_dir.clone(),
+            start_timeout: hooks.start_timeout,
+            force_close_timeout: hooks.force_close_timeout,
+            reboot_command: hooks.reboot_command.clone(),
+        };
+        Ok(Rc::new_cyclic(|weak: &std::rc::Weak<Self>| Self {
             store,
-            txns: Manager::default(),
+            txns: Manager::new(env, transaction_observer(weak.clone())),
             hooks,
             sysroot_path,
             config: RefCell::new(config),
@@ -76,14 +112,8 @@ impl Daemon {
             os_objects: Default::default(),
             last_activity: Cell::new(Instant::now()),
             idle_changed: RefCell::new(None),
+            publisher,
         }))
-    }
-
-    /// Exports the Sysroot object and one OS object per stateroot.
-    pub(crate) fn export(self: &Rc<Self>) -> Result<()> {
-        sysroot::export(self)?;
-        os::sync_objects(self)?;
-        Ok(())
     }
 
     /// Re-reads the sysroot if anything changed (or always with `force`), then
@@ -137,8 +167,8 @@ impl Daemon {
 
     /// Pushes the current status to the exported objects.
     pub(crate) fn publish(self: &Rc<Self>) -> Result<()> {
-        sysroot::update_properties(self);
-        os::sync_objects(self)
+        (self.publisher.sysroot)(self);
+        (self.publisher.oses)(self)
     }
 
     pub(crate) fn is_idle(&self) -> bool {

@@ -5,10 +5,11 @@ use gio::prelude::*;
 use glib::variant::ObjectPath;
 use std::rc::Rc;
 
-use crate::authz::{self, Access};
+use crate::authz::Access;
 use crate::bus::{MethodCall, Props};
-use crate::clients::{self, ClientInfo};
-use crate::error::{BusError, reply, reply_error};
+use crate::client_registry::{self, ClientInfo};
+use crate::error::BusError;
+use crate::gate::{self, Request, Row, answer};
 use crate::names;
 use crate::options::{self, OptionSpec};
 use crate::state::Daemon;
@@ -81,7 +82,7 @@ pub(crate) fn export(daemon: &Rc<Daemon>) -> anyhow::Result<()> {
         vec![(names::IFACE_SYSROOT, properties(daemon))],
         Rc::new(move |call| {
             if let Some(d) = weak.upgrade() {
-                dispatch(&d, call)
+                gate::dispatch(&d, "Sysroot", ROWS, &(), call)
             }
         }),
     )
@@ -96,131 +97,119 @@ pub(crate) fn update_properties(daemon: &Rc<Daemon>) {
     }
 }
 
-type Handler = fn(&Rc<Daemon>, MethodCall);
-
-/// Method table: name, who may call it, handler.
-const METHODS: &[(&str, Access, Handler)] = &[
-    ("GetOS", Access::Anyone, get_os),
-    ("Reload", Access::Anyone, reload),
-    (
-        "ReloadConfig",
-        Access::Actions(&["reload-daemon"]),
-        reload_config,
-    ),
-    ("RegisterClient", Access::ClientManagement, register_client),
-    (
-        "UnregisterClient",
-        Access::ClientManagement,
-        unregister_client,
-    ),
+/// The Sysroot method table: name, who may call it (§6.3), parser.
+#[rustfmt::skip]
+const ROWS: &[Row<()>] = &[
+    Row { method: "GetOS", access: Access::Anyone, parse: get_os },
+    Row { method: "Reload", access: Access::Anyone, parse: reload },
+    Row { method: "ReloadConfig", access: Access::Actions(&["reload-daemon"]), parse: reload_config },
+    Row { method: "RegisterClient", access: Access::ClientManagement, parse: register_client },
+    Row { method: "UnregisterClient", access: Access::ClientManagement, parse: unregister_client },
 ];
 
-fn dispatch(daemon: &Rc<Daemon>, call: MethodCall) {
-    let Some(&(_, access, handler)) = METHODS.iter().find(|(m, _, _)| *m == call.method) else {
-        let msg = format!(
-            "rpmostreed Sysroot operation {} not allowed for user",
-            call.method
-        );
-        return reply_error(call.invocation, BusError::access_denied(msg));
-    };
-    authz::authorize(daemon, call, access.actions(), move |d, call, _| {
-        handler(d, call)
-    });
-}
-
-fn get_os(daemon: &Rc<Daemon>, call: MethodCall) {
+fn get_os(_: &(), call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
     let (name,): (String,) = call.params.get().unwrap_or_default();
-    let result = if name.is_empty() {
-        Ok(default_os_path(daemon))
-    } else {
-        let known = daemon.view.borrow().status.oses.contains_key(&name);
-        match names::os_object_path(&name) {
-            Some(p) if known => Ok(object_path(&p)),
-            _ => Err(BusError::not_found(format!("OS name \"{name}\" not found"))),
-        }
-    };
-    reply(call.invocation, result.map(|p| (p,).to_variant()))
+    Ok(answer(move |daemon| {
+        let path = if name.is_empty() {
+            default_os_path(daemon)
+        } else {
+            let known = daemon.view.borrow().status.oses.contains_key(&name);
+            match names::os_object_path(&name) {
+                Some(p) if known => object_path(&p),
+                _ => return Err(BusError::not_found(format!("OS name \"{name}\" not found"))),
+            }
+        };
+        Ok((path,).to_variant())
+    }))
 }
 
-fn reload(daemon: &Rc<Daemon>, call: MethodCall) {
-    let result = daemon.reload(false).map_err(BusError::from);
-    reply(call.invocation, result.map(|_| ().to_variant()))
+fn reload(_: &(), _call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
+    Ok(answer(|daemon| {
+        daemon.reload(false)?;
+        Ok(().to_variant())
+    }))
 }
 
-fn reload_config(daemon: &Rc<Daemon>, call: MethodCall) {
-    let result = daemon
-        .reload_config()
-        .map_err(|e| BusError::failed(format!("Handling config reload: {e:#}")));
-    reply(call.invocation, result.map(|_| ().to_variant()))
+fn reload_config(_: &(), _call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
+    Ok(answer(|daemon| {
+        daemon
+            .reload_config()
+            .map_err(|e| BusError::failed(format!("Handling config reload: {e:#}")))?;
+        Ok(().to_variant())
+    }))
 }
 
 const REGISTER_OPTIONS: &[OptionSpec] = &[OptionSpec::new("id", "s")];
 
-fn register_client(daemon: &Rc<Daemon>, call: MethodCall) {
-    let opts = match options::parse_single(&call.params, REGISTER_OPTIONS, &call.method) {
-        Ok(o) => o,
-        Err(e) => return reply_error(call.invocation, e),
-    };
-    let id = opts.string("id");
-    let sender = call.sender.clone();
-    if daemon.clients.borrow().contains(&sender) {
-        daemon.clients.borrow_mut().update(&sender, |i| {
-            if id.is_some() {
-                i.id = id.clone()
+struct Register {
+    id: Option<String>,
+}
+
+fn register_client(_: &(), call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
+    let opts = options::parse_single(&call.params, REGISTER_OPTIONS, &call.method)?;
+    Ok(Box::new(Register {
+        id: opts.string("id"),
+    }))
+}
+
+impl Request for Register {
+    fn run(self: Box<Self>, daemon: &Rc<Daemon>, call: MethodCall, _uid: Option<u32>) {
+        let id = self.id;
+        let sender = call.sender.clone();
+        if daemon.clients.borrow().contains(&sender) {
+            daemon.clients.borrow_mut().update(&sender, |i| {
+                if id.is_some() {
+                    i.id = id.clone()
+                }
+            });
+            return call.invocation.return_value(None);
+        }
+        let weak = Rc::downgrade(daemon);
+        let name = sender.clone();
+        let unwatch = crate::bus::watch_name(daemon.store.connection(), &sender, move || {
+            if let Some(d) = weak.upgrade() {
+                client_vanished(&d, &name);
             }
         });
-        return call.invocation.return_value(None);
+        daemon.clients.borrow_mut().insert(
+            &sender,
+            ClientInfo {
+                id,
+                ..Default::default()
+            },
+            unwatch,
+        );
+        daemon.idle_state_changed();
+        // Ask the bus who the caller is before answering it: the bus handles the
+        // question before the caller, answered, can leave. Answer at once (clients
+        // pipeline their first calls behind this one).
+        let weak = Rc::downgrade(daemon);
+        daemon.store.connection().call(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "GetConnectionCredentials",
+            Some(&(sender.as_str(),).to_variant()),
+            glib::VariantTy::new("(a{sv})").ok(),
+            gio::DBusCallFlags::NONE,
+            -1,
+            gio::Cancellable::NONE,
+            move |reply| {
+                if let Some(d) = weak.upgrade() {
+                    let creds = reply
+                        .ok()
+                        .map(|r| glib::VariantDict::new(Some(&r.child_value(0))));
+                    let get = |key: &str| {
+                        creds
+                            .as_ref()
+                            .and_then(|c| c.lookup::<u32>(key).ok().flatten())
+                    };
+                    client_identified(&d, &sender, get("UnixUserID"), get("ProcessID"));
+                }
+            },
+        );
+        call.invocation.return_value(None);
     }
-    let weak = Rc::downgrade(daemon);
-    let watch = gio::bus_watch_name_on_connection(
-        daemon.store.connection(),
-        &sender,
-        gio::BusNameWatcherFlags::NONE,
-        |_, _, _| {},
-        move |_, name| {
-            if let Some(d) = weak.upgrade() {
-                client_vanished(&d, name);
-            }
-        },
-    );
-    daemon.clients.borrow_mut().insert(
-        &sender,
-        ClientInfo {
-            id,
-            ..Default::default()
-        },
-        Box::new(move || gio::bus_unwatch_name(watch)),
-    );
-    daemon.idle_state_changed();
-    // Ask the bus who the caller is before answering it: the bus handles the
-    // question before the caller, answered, can leave. Answer at once (clients
-    // pipeline their first calls behind this one).
-    let weak = Rc::downgrade(daemon);
-    daemon.store.connection().call(
-        Some("org.freedesktop.DBus"),
-        "/org/freedesktop/DBus",
-        "org.freedesktop.DBus",
-        "GetConnectionCredentials",
-        Some(&(sender.as_str(),).to_variant()),
-        glib::VariantTy::new("(a{sv})").ok(),
-        gio::DBusCallFlags::NONE,
-        -1,
-        gio::Cancellable::NONE,
-        move |reply| {
-            if let Some(d) = weak.upgrade() {
-                let creds = reply
-                    .ok()
-                    .map(|r| glib::VariantDict::new(Some(&r.child_value(0))));
-                let get = |key: &str| {
-                    creds
-                        .as_ref()
-                        .and_then(|c| c.lookup::<u32>(key).ok().flatten())
-                };
-                client_identified(&d, &sender, get("UnixUserID"), get("ProcessID"));
-            }
-        },
-    );
-    call.invocation.return_value(None);
 }
 
 /// The bus told who a registered client is.
@@ -233,18 +222,24 @@ fn client_identified(daemon: &Daemon, name: &str, uid: Option<u32>, pid: Option<
     reg.update(name, |i| {
         i.uid = uid;
         i.pid = pid;
-        i.unit = pid.and_then(clients::unit_for_pid);
+        i.unit = pid.and_then(client_registry::unit_for_pid);
     });
     let desc = reg.describe(name);
     glib::g_message!("rpm-ostreed", "{desc} added; new total={}", reg.len());
 }
 
-fn unregister_client(daemon: &Rc<Daemon>, call: MethodCall) {
-    if let Err(e) = options::parse_single(&call.params, &[], &call.method) {
-        return reply_error(call.invocation, e);
+struct Unregister;
+
+fn unregister_client(_: &(), call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
+    options::parse_single(&call.params, &[], &call.method)?;
+    Ok(Box::new(Unregister))
+}
+
+impl Request for Unregister {
+    fn run(self: Box<Self>, daemon: &Rc<Daemon>, call: MethodCall, _uid: Option<u32>) {
+        client_vanished(daemon, &call.sender);
+        call.invocation.return_value(None);
     }
-    client_vanished(daemon, &call.sender);
-    call.invocation.return_value(None);
 }
 
 fn client_vanished(daemon: &Rc<Daemon>, name: &str) {
@@ -260,20 +255,13 @@ fn client_vanished(daemon: &Rc<Daemon>, name: &str) {
     }
 }
 
-/// Asks the bus driver a `u`-returning question about a peer (uid, pid).
-pub(crate) async fn bus_u32(conn: &gio::DBusConnection, method: &str, name: &str) -> Option<u32> {
-    let reply = conn
-        .call_future(
-            Some("org.freedesktop.DBus"),
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            method,
-            Some(&(name,).to_variant()),
-            Some(glib::VariantTy::new("(u)").expect("valid type")),
-            gio::DBusCallFlags::NONE,
-            -1,
-        )
-        .await
-        .ok()?;
-    reply.get::<(u32,)>().map(|(v,)| v)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_cover_the_interface_and_name_real_actions() {
+        let rows: Vec<_> = ROWS.iter().map(|r| (r.method, r.access)).collect();
+        crate::testutil::check_method_table(names::IFACE_SYSROOT, &rows);
+    }
 }

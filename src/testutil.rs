@@ -1,4 +1,5 @@
-//! Helpers shared by unit tests: reading `data/`'s introspection XML.
+//! Helpers shared by unit tests: reading `data/`'s introspection XML, and
+//! checking method tables against it and the polkit policy.
 
 use crate::names;
 
@@ -25,4 +26,22 @@ pub(crate) fn xml_members(iface: &str, kind: &str) -> Vec<String> {
         .filter(|n| n.has_tag_name(kind))
         .filter_map(|n| n.attribute("name").map(String::from))
         .collect()
+}
+
+/// Checks a method table against the interface: one row per method of the
+/// XML, and every polkit action a row names declared in the policy file.
+pub(crate) fn check_method_table(iface: &str, rows: &[(&str, crate::authz::Access)]) {
+    let policy = include_str!("../data/org.projectatomic.rpmostree1.policy");
+    let methods = xml_methods(iface);
+    assert_eq!(methods.len(), rows.len(), "{iface}");
+    for m in &methods {
+        let n = rows.iter().filter(|(name, _)| name == m).count();
+        assert_eq!(n, 1, "{iface}.{m}");
+    }
+    for (method, access) in rows {
+        for a in access.actions() {
+            let id = format!("<action id=\"{}\">", crate::authz::action_id(a));
+            assert!(policy.contains(&id), "{method}: {a} is not in the policy");
+        }
+    }
 }

@@ -339,6 +339,7 @@ fn cgroup2_root() -> Option<std::path::PathBuf> {
 }
 
 #[test]
+#[allow(unsafe_code)] // pre_exec, to enter a cgroup before exec
 fn update_driver_registration_and_guard() {
     let Some(root) = cgroup2_root() else {
         panic!("no cgroup2 hierarchy to run the driver in");

@@ -1,7 +1,7 @@
-//! The repository prune that follows a new deployment (overlapping the staging
-//! when booted) and `cleanup -b`: it deletes what nothing reaches, keeps every
-//! reachable object (`ostree fsck` passes), and leaves nothing libostree's own
-//! refs-only prune would still delete.
+//! The repository prune that follows a new deployment (libostree's, in a
+//! helper, overlapping the staging when booted) and `cleanup -b`: it deletes
+//! what nothing reaches, keeps every reachable object (`ostree fsck` passes),
+//! and leaves nothing libostree's own refs-only prune would still delete.
 
 mod common;
 
@@ -45,18 +45,10 @@ fn assert_pruned_and_intact(bed: &Bed) {
     assert!(out.contains("No unreachable objects"), "{out}");
 }
 
-/// Booted, the helpers (pull, prune) are executed rather than forked by the
-/// zygote, so that both ways are exercised.
 fn upgrade_prunes(booted: bool) {
-    let daemon_env = if booted {
-        vec![("RPMOSTREE_TEST_NO_ZYGOTE".into(), "1".into())]
-    } else {
-        Vec::new()
-    };
     with_bed(
         Options {
             booted,
-            daemon_env,
             ..Default::default()
         },
         |bed| {

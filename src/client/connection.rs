@@ -37,8 +37,7 @@ impl Drop for AgentGuard {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail and has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 /// The runtime directory shared with the daemon (update driver record).

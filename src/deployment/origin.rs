@@ -1,207 +1,289 @@
-//! The origin file of a deployment (a keyfile written next to it by libostree),
-//! read and written with upstream rpm-ostree's group and key names, which other
-//! tools (bootc) read too.
-//!
-//! Unknown groups and keys are preserved: we edit the keyfile in place.
+//! The origin of a deployment (a keyfile libostree keeps next to it) as a
+//! plain value, with upstream rpm-ostree's group and key names, which other
+//! tools (bootc, upstream itself) read too. Package lists are sets: two
+//! origins asking for the same packages in another order are equal. Groups
+//! and keys this code does not know are kept and written back.
 
-use anyhow::{Result, anyhow};
+use std::collections::{BTreeMap, BTreeSet};
 
 const G_ORIGIN: &str = "origin";
 const G_PACKAGES: &str = "packages";
 const G_OVERRIDES: &str = "overrides";
 const G_RPMOSTREE: &str = "rpmostree";
 
-/// A deployment's origin: what it tracks and how it is customized.
-#[derive(Debug, Clone)]
+/// What a deployment tracks and how it is customized.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Origin {
-    kf: glib::KeyFile,
+    /// The ostree refspec or checksum followed (`refspec`, or `baserefspec`
+    /// once packages are layered).
+    pub refspec: Option<String>,
+    /// A container image reference (phase 3).
+    pub container_image_reference: Option<String>,
+    /// A commit the deployment is pinned to (`deploy REVISION`).
+    pub override_commit: Option<String>,
+    /// `(url, description)` of a custom origin.
+    pub custom_origin: Option<(String, String)>,
+    pub unconfigured_state: Option<String>,
+    /// `[packages] requested`: names, provides or paths.
+    pub requested_packages: BTreeSet<String>,
+    /// `[packages] requested-local`: `<sha256>:<nevra>`.
+    pub requested_local_packages: BTreeSet<String>,
+    pub requested_local_fileoverride_packages: BTreeSet<String>,
+    /// `[overrides] remove`: base package names.
+    pub override_remove: BTreeSet<String>,
+    /// `[overrides] replace-local`: `<sha256>:<nevra>`.
+    pub override_replace_local: BTreeSet<String>,
+    /// `[overrides] replace`: `repo=<id>,pkg,...` entries.
+    pub override_replace: BTreeSet<String>,
+    pub regenerate_initramfs: bool,
+    /// dracut arguments, in order.
+    pub initramfs_args: Vec<String>,
+    /// `/etc` files tracked into the initramfs.
+    pub initramfs_etc: BTreeSet<String>,
+    pub cliwrap: bool,
+    /// group -> key -> raw value, for what is not modelled above.
+    unknown: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Every key this module models, by group.
+const KNOWN: &[(&str, &[&str])] = &[
+    (
+        G_ORIGIN,
+        &[
+            "refspec",
+            "baserefspec",
+            "container-image-reference",
+            "override-commit",
+            "custom-url",
+            "custom-description",
+            "unconfigured-state",
+        ],
+    ),
+    (
+        G_PACKAGES,
+        &[
+            "requested",
+            "requested-local",
+            "requested-local-fileoverride",
+        ],
+    ),
+    (G_OVERRIDES, &["remove", "replace-local", "replace"]),
+    (
+        G_RPMOSTREE,
+        &[
+            "regenerate-initramfs",
+            "initramfs-args",
+            "initramfs-etc",
+            "ex-cliwrap",
+        ],
+    ),
+];
+
+fn is_known(group: &str, key: &str) -> bool {
+    KNOWN
+        .iter()
+        .any(|(g, keys)| *g == group && keys.contains(&key))
+}
+
+fn string(kf: &glib::KeyFile, group: &str, key: &str) -> Option<String> {
+    kf.string(group, key)
+        .ok()
+        .map(|s| s.to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn list(kf: &glib::KeyFile, group: &str, key: &str) -> Vec<String> {
+    kf.string_list(group, key)
+        .map(|l| l.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn set(kf: &glib::KeyFile, group: &str, key: &str) -> BTreeSet<String> {
+    list(kf, group, key).into_iter().collect()
+}
+
+fn boolean(kf: &glib::KeyFile, group: &str, key: &str) -> bool {
+    kf.boolean(group, key).unwrap_or(false)
+}
+
+/// Writes a non-empty string list in keyfile syntax (`a;b;`, with `;`, `\\`
+/// and control characters escaped, as GLib reads them back).
+fn put_list<'a>(
+    kf: &glib::KeyFile,
+    group: &str,
+    key: &str,
+    items: impl IntoIterator<Item = &'a String>,
+) {
+    let mut value = String::new();
+    for item in items {
+        for (i, c) in item.chars().enumerate() {
+            match c {
+                ' ' if i == 0 => value.push_str("\\s"),
+                '\\' => value.push_str("\\\\"),
+                ';' => value.push_str("\\;"),
+                '\n' => value.push_str("\\n"),
+                '\t' => value.push_str("\\t"),
+                '\r' => value.push_str("\\r"),
+                c => value.push(c),
+            }
+        }
+        value.push(';');
+    }
+    if !value.is_empty() {
+        kf.set_value(group, key, &value);
+    }
 }
 
 impl Origin {
-    pub(crate) fn from_keyfile(kf: &glib::KeyFile) -> Self {
-        // Copy: libostree's keyfile belongs to the deployment object.
-        Self::parse(&kf.to_data()).unwrap_or_else(|_| Self {
-            kf: glib::KeyFile::new(),
-        })
-    }
-
-    pub(crate) fn parse(text: &str) -> Result<Self> {
+    /// Parses origin keyfile text.
+    #[cfg(test)]
+    pub(crate) fn parse(text: &str) -> anyhow::Result<Self> {
         let kf = glib::KeyFile::new();
-        kf.load_from_data(text, glib::KeyFileFlags::KEEP_COMMENTS)
-            .map_err(|e| anyhow!("Parsing origin: {}", e.message()))?;
-        Ok(Self { kf })
+        kf.load_from_data(text, glib::KeyFileFlags::NONE)
+            .map_err(|e| anyhow::anyhow!("Parsing origin: {}", e.message()))?;
+        Ok(Self::from_keyfile(&kf))
     }
 
-    pub(crate) fn to_data(&self) -> String {
-        self.kf.to_data().to_string()
-    }
-
-    pub(crate) fn keyfile(&self) -> &glib::KeyFile {
-        &self.kf
-    }
-
-    fn string(&self, group: &str, key: &str) -> Option<String> {
-        self.kf
-            .string(group, key)
-            .ok()
-            .map(|s| s.to_string())
-            .filter(|s| !s.is_empty())
-    }
-
-    fn list(&self, group: &str, key: &str) -> Vec<String> {
-        self.kf
-            .string_list(group, key)
-            .map(|l| l.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_default()
-    }
-
-    /// Writes a string list in keyfile syntax (`a;b;`, with `;` and `\\` escaped).
-    fn set_list(&self, group: &str, key: &str, items: &[String]) {
-        let mut value = String::new();
-        for item in items {
-            for c in item.chars() {
-                match c {
-                    '\\' => value.push_str("\\\\"),
-                    ';' => value.push_str("\\;"),
-                    '\n' => value.push_str("\\n"),
-                    '\t' => value.push_str("\\t"),
-                    c => value.push(c),
+    /// Reads a keyfile (a deployment's); what it lacks stays empty.
+    pub(crate) fn from_keyfile(kf: &glib::KeyFile) -> Self {
+        let mut unknown: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for group in kf.groups().iter() {
+            let keys = kf.keys(group).map(|k| k.to_vec()).unwrap_or_default();
+            for key in keys {
+                if is_known(group, &key) {
+                    continue;
+                }
+                if let Ok(v) = kf.value(group, &key) {
+                    unknown
+                        .entry(group.to_string())
+                        .or_default()
+                        .insert(key.to_string(), v.to_string());
                 }
             }
-            value.push(';');
         }
-        self.kf.set_value(group, key, &value);
-    }
-
-    fn boolean(&self, group: &str, key: &str) -> bool {
-        self.kf.boolean(group, key).unwrap_or(false)
-    }
-
-    /// The key holding the refspec: `baserefspec` once packages are layered
-    /// (rpm-ostree's spelling), `refspec` otherwise (libostree's).
-    fn refspec_key(&self) -> &'static str {
-        if self.kf.has_key(G_ORIGIN, "baserefspec").unwrap_or(false) {
-            "baserefspec"
-        } else {
-            "refspec"
-        }
-    }
-
-    /// The ostree refspec or checksum this deployment follows.
-    pub(crate) fn refspec(&self) -> Option<String> {
-        self.string(G_ORIGIN, self.refspec_key())
-    }
-
-    pub(crate) fn set_refspec(&self, refspec: &str) {
-        self.kf.set_string(G_ORIGIN, self.refspec_key(), refspec);
-    }
-
-    pub(crate) fn container_image_reference(&self) -> Option<String> {
-        self.string(G_ORIGIN, "container-image-reference")
-    }
-
-    /// A commit this deployment is pinned to (from `deploy REVISION`).
-    pub(crate) fn override_commit(&self) -> Option<String> {
-        self.string(G_ORIGIN, "override-commit")
-    }
-
-    pub(crate) fn set_override_commit(&self, commit: Option<&str>) {
-        match commit {
-            Some(c) => self.kf.set_string(G_ORIGIN, "override-commit", c),
-            None => {
-                let _ = self.kf.remove_key(G_ORIGIN, "override-commit");
-            }
+        let custom_origin = string(kf, G_ORIGIN, "custom-url").map(|url| {
+            let desc = string(kf, G_ORIGIN, "custom-description").unwrap_or_default();
+            (url, desc)
+        });
+        Self {
+            refspec: string(kf, G_ORIGIN, "baserefspec")
+                .or_else(|| string(kf, G_ORIGIN, "refspec")),
+            container_image_reference: string(kf, G_ORIGIN, "container-image-reference"),
+            override_commit: string(kf, G_ORIGIN, "override-commit"),
+            custom_origin,
+            unconfigured_state: string(kf, G_ORIGIN, "unconfigured-state"),
+            requested_packages: set(kf, G_PACKAGES, "requested"),
+            requested_local_packages: set(kf, G_PACKAGES, "requested-local"),
+            requested_local_fileoverride_packages: set(
+                kf,
+                G_PACKAGES,
+                "requested-local-fileoverride",
+            ),
+            override_remove: set(kf, G_OVERRIDES, "remove"),
+            override_replace_local: set(kf, G_OVERRIDES, "replace-local"),
+            override_replace: set(kf, G_OVERRIDES, "replace"),
+            regenerate_initramfs: boolean(kf, G_RPMOSTREE, "regenerate-initramfs"),
+            initramfs_args: list(kf, G_RPMOSTREE, "initramfs-args"),
+            initramfs_etc: set(kf, G_RPMOSTREE, "initramfs-etc"),
+            cliwrap: boolean(kf, G_RPMOSTREE, "ex-cliwrap"),
+            unknown,
         }
     }
 
-    /// `(url, description)` of a custom origin.
-    pub(crate) fn custom_origin(&self) -> Option<(String, String)> {
-        let url = self.string(G_ORIGIN, "custom-url")?;
-        let desc = self
-            .string(G_ORIGIN, "custom-description")
-            .unwrap_or_default();
-        Some((url, desc))
-    }
-
-    pub(crate) fn set_custom_origin(&self, custom: Option<(&str, &str)>) {
-        match custom {
-            Some((url, desc)) => {
-                self.kf.set_string(G_ORIGIN, "custom-url", url);
-                self.kf.set_string(G_ORIGIN, "custom-description", desc);
-            }
-            None => {
-                let _ = self.kf.remove_key(G_ORIGIN, "custom-url");
-                let _ = self.kf.remove_key(G_ORIGIN, "custom-description");
-            }
-        }
-    }
-
-    pub(crate) fn requested_packages(&self) -> Vec<String> {
-        self.list(G_PACKAGES, "requested")
-    }
-    pub(crate) fn requested_local_packages(&self) -> Vec<String> {
-        self.list(G_PACKAGES, "requested-local")
-    }
-    pub(crate) fn requested_local_fileoverride_packages(&self) -> Vec<String> {
-        self.list(G_PACKAGES, "requested-local-fileoverride")
-    }
-    pub(crate) fn requested_base_removals(&self) -> Vec<String> {
-        self.list(G_OVERRIDES, "remove")
-    }
-    pub(crate) fn requested_base_local_replacements(&self) -> Vec<String> {
-        self.list(G_OVERRIDES, "replace-local")
-    }
-
-    pub(crate) fn regenerate_initramfs(&self) -> bool {
-        self.boolean(G_RPMOSTREE, "regenerate-initramfs")
-    }
-    pub(crate) fn initramfs_args(&self) -> Vec<String> {
-        self.list(G_RPMOSTREE, "initramfs-args")
-    }
-    pub(crate) fn initramfs_etc(&self) -> Vec<String> {
-        self.list(G_RPMOSTREE, "initramfs-etc")
-    }
-    /// Whether the origin carries any initramfs configuration at all.
-    pub(crate) fn has_initramfs_config(&self) -> bool {
-        ["regenerate-initramfs", "initramfs-args", "initramfs-etc"]
-            .iter()
-            .any(|k| self.kf.has_key(G_RPMOSTREE, k).unwrap_or(false))
-    }
-
-    pub(crate) fn set_initramfs_regeneration(&self, regenerate: bool, args: &[String]) {
-        if regenerate {
-            self.kf
-                .set_boolean(G_RPMOSTREE, "regenerate-initramfs", true);
-            if args.is_empty() {
-                let _ = self.kf.remove_key(G_RPMOSTREE, "initramfs-args");
+    /// The keyfile libostree stores. The refspec is written as `baserefspec`
+    /// when packages are layered or overridden (as upstream does), else as
+    /// `refspec`.
+    pub(crate) fn to_keyfile(&self) -> glib::KeyFile {
+        let kf = glib::KeyFile::new();
+        if let Some(r) = &self.refspec {
+            let key = if self.has_package_requests() {
+                "baserefspec"
             } else {
-                self.set_list(G_RPMOSTREE, "initramfs-args", args);
+                "refspec"
+            };
+            kf.set_string(G_ORIGIN, key, r);
+        }
+        let strings = [
+            ("container-image-reference", &self.container_image_reference),
+            ("override-commit", &self.override_commit),
+            ("unconfigured-state", &self.unconfigured_state),
+        ];
+        for (key, value) in strings {
+            if let Some(v) = value {
+                kf.set_string(G_ORIGIN, key, v);
             }
-        } else {
-            let _ = self.kf.remove_key(G_RPMOSTREE, "regenerate-initramfs");
-            let _ = self.kf.remove_key(G_RPMOSTREE, "initramfs-args");
         }
+        if let Some((url, desc)) = &self.custom_origin {
+            kf.set_string(G_ORIGIN, "custom-url", url);
+            kf.set_string(G_ORIGIN, "custom-description", desc);
+        }
+        put_list(&kf, G_PACKAGES, "requested", &self.requested_packages);
+        put_list(
+            &kf,
+            G_PACKAGES,
+            "requested-local",
+            &self.requested_local_packages,
+        );
+        put_list(
+            &kf,
+            G_PACKAGES,
+            "requested-local-fileoverride",
+            &self.requested_local_fileoverride_packages,
+        );
+        put_list(&kf, G_OVERRIDES, "remove", &self.override_remove);
+        put_list(
+            &kf,
+            G_OVERRIDES,
+            "replace-local",
+            &self.override_replace_local,
+        );
+        put_list(&kf, G_OVERRIDES, "replace", &self.override_replace);
+        if self.regenerate_initramfs {
+            kf.set_boolean(G_RPMOSTREE, "regenerate-initramfs", true);
+            put_list(&kf, G_RPMOSTREE, "initramfs-args", &self.initramfs_args);
+        }
+        put_list(&kf, G_RPMOSTREE, "initramfs-etc", &self.initramfs_etc);
+        if self.cliwrap {
+            kf.set_boolean(G_RPMOSTREE, "ex-cliwrap", true);
+        }
+        for (group, keys) in &self.unknown {
+            for (key, value) in keys {
+                kf.set_value(group, key, value);
+            }
+        }
+        kf
     }
 
-    pub(crate) fn set_initramfs_etc(&self, files: &[String]) {
-        if files.is_empty() {
-            let _ = self.kf.remove_key(G_RPMOSTREE, "initramfs-etc");
-        } else {
-            self.set_list(G_RPMOSTREE, "initramfs-etc", files);
-        }
+    #[cfg(test)]
+    pub(crate) fn to_data(&self) -> String {
+        self.to_keyfile().to_data().to_string()
     }
 
-    pub(crate) fn cliwrap(&self) -> bool {
-        self.boolean(G_RPMOSTREE, "ex-cliwrap")
+    /// Regenerated initramfs or tracked files: status then shows both lists.
+    pub(crate) fn has_initramfs_config(&self) -> bool {
+        self.regenerate_initramfs
+            || !self.initramfs_args.is_empty()
+            || !self.initramfs_etc.is_empty()
+    }
+
+    /// Sets regeneration and its arguments (cleared when it is off).
+    pub(crate) fn set_initramfs_regeneration(&mut self, regenerate: bool, args: &[String]) {
+        self.regenerate_initramfs = regenerate;
+        self.initramfs_args = if regenerate {
+            args.to_vec()
+        } else {
+            Vec::new()
+        };
     }
 
     /// True if the origin asks for anything that needs package layering.
     pub(crate) fn has_package_requests(&self) -> bool {
-        !(self.requested_packages().is_empty()
-            && self.requested_local_packages().is_empty()
-            && self.requested_local_fileoverride_packages().is_empty()
-            && self.requested_base_removals().is_empty()
-            && self.requested_base_local_replacements().is_empty())
+        !(self.requested_packages.is_empty()
+            && self.requested_local_packages.is_empty()
+            && self.requested_local_fileoverride_packages.is_empty()
+            && self.override_remove.is_empty()
+            && self.override_replace_local.is_empty()
+            && self.override_replace.is_empty())
     }
 }
 
@@ -212,45 +294,73 @@ mod tests {
     #[test]
     fn reads_and_edits_keep_unknown_keys() {
         let o = Origin::parse(
-            "[origin]\nrefspec=testremote:testos/stable/x86_64\nunknown=1\n\n[packages]\nrequested=foo;bar;\n\n[rpmostree]\nregenerate-initramfs=true\ninitramfs-args=--foo;\n",
+            "[origin]\nrefspec=testremote:testos/stable/x86_64\nunknown=1\n\n[packages]\nrequested=foo;bar;\n\n[rpmostree]\nregenerate-initramfs=true\ninitramfs-args=--foo;\n\n[libostree-transient]\npinned=true\n",
         )
         .unwrap();
-        assert_eq!(o.refspec().unwrap(), "testremote:testos/stable/x86_64");
-        assert_eq!(o.requested_packages(), ["foo", "bar"]);
-        assert!(o.regenerate_initramfs());
-        assert_eq!(o.initramfs_args(), ["--foo"]);
+        assert_eq!(
+            o.refspec.as_deref(),
+            Some("testremote:testos/stable/x86_64")
+        );
+        assert_eq!(
+            o.requested_packages,
+            BTreeSet::from(["bar".to_string(), "foo".to_string()])
+        );
+        assert!(o.regenerate_initramfs);
+        assert_eq!(o.initramfs_args, ["--foo"]);
         assert!(o.has_initramfs_config());
         assert!(o.has_package_requests());
-        o.set_refspec("other:ref");
-        o.set_override_commit(Some("abc"));
-        let o2 = Origin::parse(&o.to_data()).unwrap();
-        assert_eq!(o2.refspec().unwrap(), "other:ref");
-        assert_eq!(o2.override_commit().unwrap(), "abc");
-        assert!(o2.to_data().contains("unknown=1"));
-        o2.set_override_commit(None);
-        assert!(o2.override_commit().is_none());
-        let odd = vec!["--a;b".to_string(), "c\\d".to_string(), " e".to_string()];
+        let mut o2 = o.clone();
+        o2.refspec = Some("other:ref".into());
+        o2.override_commit = Some("abc".into());
+        let text = o2.to_data();
+        assert!(text.contains("unknown=1"), "{text}");
+        assert!(
+            text.contains("[libostree-transient]\npinned=true"),
+            "{text}"
+        );
+        // Layered packages: the refspec is the base refspec.
+        assert!(text.contains("baserefspec=other:ref"), "{text}");
+        let back = Origin::parse(&text).unwrap();
+        assert_eq!(back, o2);
+        assert_ne!(back, o);
+        let odd = vec![" --a;b".to_string(), "c\\d".to_string(), " e\n".to_string()];
         o2.set_initramfs_regeneration(true, &odd);
-        assert_eq!(Origin::parse(&o2.to_data()).unwrap().initramfs_args(), odd);
-        o2.set_initramfs_regeneration(false, &[]);
-        assert!(!o2.regenerate_initramfs());
-        assert!(o2.initramfs_args().is_empty());
+        assert_eq!(Origin::parse(&o2.to_data()).unwrap().initramfs_args, odd);
+        o2.set_initramfs_regeneration(false, &odd);
+        assert!(!o2.regenerate_initramfs);
+        assert!(o2.initramfs_args.is_empty());
+        assert!(!o2.to_data().contains("initramfs"));
     }
 
     #[test]
-    fn baserefspec_is_preferred() {
+    fn package_lists_compare_as_sets() {
+        let a = Origin::parse("[origin]\nrefspec=r:b\n[packages]\nrequested=x;y;\n").unwrap();
+        let b = Origin::parse("[origin]\nbaserefspec=r:b\n[packages]\nrequested=y;x;\n").unwrap();
+        assert_eq!(a, b);
+        let none = Origin::parse("[origin]\nrefspec=r:b\n").unwrap();
+        assert!(!none.has_package_requests());
+        assert!(none.to_data().contains("\nrefspec=r:b"));
+    }
+
+    #[test]
+    fn baserefspec_is_read_and_custom_origins_round_trip() {
         let o = Origin::parse("[origin]\nbaserefspec=a:b\n").unwrap();
-        assert_eq!(o.refspec().unwrap(), "a:b");
-        o.set_refspec("c:d");
-        assert!(o.to_data().contains("baserefspec=c:d"));
-        let fresh = Origin::parse("[origin]\nrefspec=r:x\n").unwrap();
-        assert_eq!(fresh.refspec().unwrap(), "r:x");
+        assert_eq!(o.refspec.as_deref(), Some("a:b"));
+        let mut fresh = Origin::parse("[origin]\nrefspec=r:x\n").unwrap();
         assert!(!fresh.has_initramfs_config());
-        assert!(fresh.custom_origin().is_none());
-        fresh.set_custom_origin(Some(("pivot://x", "desc")));
+        assert!(fresh.custom_origin.is_none());
+        fresh.custom_origin = Some(("pivot://x".into(), "desc".into()));
+        let back = Origin::parse(&fresh.to_data()).unwrap();
         assert_eq!(
-            fresh.custom_origin().unwrap(),
-            ("pivot://x".to_string(), "desc".to_string())
+            back.custom_origin,
+            Some(("pivot://x".to_string(), "desc".to_string()))
         );
+        assert!(Origin::parse("not [ a keyfile").is_err());
+    }
+
+    #[test]
+    fn origin_is_send() {
+        fn send<T: Send + Clone + Eq>() {}
+        send::<Origin>();
     }
 }

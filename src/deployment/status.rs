@@ -160,11 +160,11 @@ fn origin_keys(
     sigs: &mut SignatureCache,
     put: &mut impl FnMut(&str, Variant),
 ) {
-    if let Some(imgref) = origin.container_image_reference() {
+    if let Some(imgref) = origin.container_image_reference.as_ref() {
         put("container-image-reference", imgref.to_variant());
-    } else if let Some(refspec) = origin.refspec() {
+    } else if let Some(refspec) = origin.refspec.as_ref() {
         put("origin", refspec.to_variant());
-        if let Refspec::Ref { remote, .. } = Refspec::parse(&refspec) {
+        if let Refspec::Ref { remote, .. } = Refspec::parse(refspec) {
             let mut gpg_enabled = false;
             if let Some(remote) = remote {
                 match repo.remote_get_gpg_verify(&remote) {
@@ -176,7 +176,7 @@ fn origin_keys(
                 }
             }
             put("gpg-enabled", gpg_enabled.to_variant());
-            if let Ok(Some(pending)) = repo.resolve_rev(&refspec, true)
+            if let Ok(Some(pending)) = repo.resolve_rev(refspec, true)
                 && pending != csum
             {
                 put("pending-base-checksum", pending.as_str().to_variant());
@@ -189,35 +189,47 @@ fn origin_keys(
             }
         }
     }
-    if let Some((url, desc)) = origin.custom_origin() {
+    if let Some((url, desc)) = &origin.custom_origin {
         put("custom-origin", (url, desc).to_variant());
     }
-    put("requested-packages", strv(origin.requested_packages()));
+    put(
+        "requested-packages",
+        strv(origin.requested_packages.iter().cloned().collect()),
+    );
     put(
         "requested-local-packages",
-        strv(origin.requested_local_packages()),
+        strv(origin.requested_local_packages.iter().cloned().collect()),
     );
     put(
         "requested-local-fileoverride-packages",
-        strv(origin.requested_local_fileoverride_packages()),
+        strv(
+            origin
+                .requested_local_fileoverride_packages
+                .iter()
+                .cloned()
+                .collect(),
+        ),
     );
     put(
         "requested-base-removals",
-        strv(origin.requested_base_removals()),
+        strv(origin.override_remove.iter().cloned().collect()),
     );
     put(
         "requested-base-local-replacements",
-        strv(origin.requested_base_local_replacements()),
+        strv(origin.override_replace_local.iter().cloned().collect()),
     );
     put(
         "regenerate-initramfs",
-        origin.regenerate_initramfs().to_variant(),
+        origin.regenerate_initramfs.to_variant(),
     );
     if origin.has_initramfs_config() {
-        put("initramfs-args", strv(origin.initramfs_args()));
-        put("initramfs-etc", strv(origin.initramfs_etc()));
+        put("initramfs-args", strv(origin.initramfs_args.clone()));
+        put(
+            "initramfs-etc",
+            strv(origin.initramfs_etc.iter().cloned().collect()),
+        );
     }
-    if origin.cliwrap() {
+    if origin.cliwrap {
         put("cliwrap", true.to_variant());
     }
 }

@@ -4,11 +4,10 @@
 use glib::prelude::*;
 use std::rc::Rc;
 
-use super::start_transaction;
-use crate::authz::{self, Access};
 use crate::bus::MethodCall;
 use crate::deployment::Dict;
-use crate::error::{BusError, reply, reply_error};
+use crate::error::BusError;
+use crate::gate::{Request, answer, transaction};
 use crate::options::{self, OptionSpec, Options};
 use crate::state::Daemon;
 use crate::transaction::kinds::initramfs::{InitramfsEtc, InitramfsState, check_etc_paths};
@@ -38,14 +37,14 @@ fn title(opts: &Options, default: &str) -> String {
 /// The boot entry of a deployment: an index into `Deployments`, or `""` for the
 /// merge deployment (the pending one with `is_pending`).
 pub(super) fn get_deployment_boot_config(
-    daemon: &Rc<Daemon>,
     osname: &str,
-    call: MethodCall,
-    _access: Access,
-) {
+    call: &MethodCall,
+) -> Result<Box<dyn Request>, BusError> {
     let (deployid, is_pending): (String, bool) = call.params.get().unwrap_or_default();
-    let result = boot_config(daemon, osname, &deployid, is_pending);
-    reply(call.invocation, result.map(|d| (d,).to_variant()))
+    let osname = osname.to_string();
+    Ok(answer(move |daemon: &Rc<Daemon>| {
+        boot_config(daemon, &osname, &deployid, is_pending).map(|d| (d,).to_variant())
+    }))
 }
 
 fn boot_config(
@@ -98,7 +97,7 @@ fn boot_config(
     Ok(d)
 }
 
-pub(super) fn kernel_args(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+pub(super) fn kernel_args(osname: &str, call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
     type Args = (String, Vec<String>, Vec<String>, Vec<String>);
     let p = &call.params;
     let (existing, added, replaced, removed): Args = (
@@ -107,10 +106,7 @@ pub(super) fn kernel_args(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, a
         p.child_value(2).get().unwrap_or_default(),
         p.child_value(3).get().unwrap_or_default(),
     );
-    let opts = match options::parse(&p.child_value(4), KARGS_OPTIONS, &call.method) {
-        Ok(o) => o,
-        Err(e) => return reply_error(call.invocation, e),
-    };
+    let opts = options::parse(&p.child_value(4), KARGS_OPTIONS, &call.method)?;
     let kind = KernelArgs {
         osname: osname.to_string(),
         existing,
@@ -123,25 +119,17 @@ pub(super) fn kernel_args(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, a
         reboot: opts.flag("reboot"),
         lock_finalization: opts.flag("lock-finalization"),
     };
-    let title = title(&opts, "kargs");
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        start_transaction(d, call, uid, title, Box::new(kind))
-    });
+    Ok(transaction(title(&opts, "kargs"), kind))
 }
 
 pub(super) fn set_initramfs_state(
-    daemon: &Rc<Daemon>,
     osname: &str,
-    call: MethodCall,
-    access: Access,
-) {
+    call: &MethodCall,
+) -> Result<Box<dyn Request>, BusError> {
     let p = &call.params;
     let regenerate: bool = p.child_value(0).get().unwrap_or_default();
     let args: Vec<String> = p.child_value(1).get().unwrap_or_default();
-    let opts = match options::parse(&p.child_value(2), BOOT_OPTIONS, &call.method) {
-        Ok(o) => o,
-        Err(e) => return reply_error(call.invocation, e),
-    };
+    let opts = options::parse(&p.child_value(2), BOOT_OPTIONS, &call.method)?;
     let kind = InitramfsState {
         osname: osname.to_string(),
         regenerate,
@@ -149,23 +137,15 @@ pub(super) fn set_initramfs_state(
         reboot: opts.flag("reboot"),
         lock_finalization: opts.flag("lock-finalization"),
     };
-    let title = title(&opts, "initramfs");
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        start_transaction(d, call, uid, title, Box::new(kind))
-    });
+    Ok(transaction(title(&opts, "initramfs"), kind))
 }
 
-pub(super) fn initramfs_etc(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+pub(super) fn initramfs_etc(osname: &str, call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
     let p = &call.params;
     let track: Vec<String> = p.child_value(0).get().unwrap_or_default();
     let untrack: Vec<String> = p.child_value(1).get().unwrap_or_default();
-    let opts = match options::parse(&p.child_value(4), BOOT_OPTIONS, &call.method) {
-        Ok(o) => o,
-        Err(e) => return reply_error(call.invocation, e),
-    };
-    if let Err(msg) = check_etc_paths(track.iter().chain(untrack.iter())) {
-        return reply_error(call.invocation, BusError::failed(msg));
-    }
+    let opts = options::parse(&p.child_value(4), BOOT_OPTIONS, &call.method)?;
+    check_etc_paths(track.iter().chain(untrack.iter())).map_err(BusError::failed)?;
     let kind = InitramfsEtc {
         osname: osname.to_string(),
         track,
@@ -175,8 +155,5 @@ pub(super) fn initramfs_etc(daemon: &Rc<Daemon>, osname: &str, call: MethodCall,
         reboot: opts.flag("reboot"),
         lock_finalization: opts.flag("lock-finalization"),
     };
-    let title = title(&opts, "initramfs-etc");
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        start_transaction(d, call, uid, title, Box::new(kind))
-    });
+    Ok(transaction(title(&opts, "initramfs-etc"), kind))
 }

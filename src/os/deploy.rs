@@ -4,13 +4,16 @@
 use glib::prelude::*;
 use std::rc::Rc;
 
-use super::{create_transaction, start_transaction};
-use crate::authz::{self, Access};
+use crate::authz::Needed;
 use crate::bus::MethodCall;
 use crate::config::UpdatePolicy;
-use crate::deploy_request::{BuildEnv, DeployCall};
 use crate::error::{BusError, reply_error};
+use crate::gate::{Request, create_transaction, start_transaction};
 use crate::state::Daemon;
+
+mod request;
+
+use request::{BuildEnv, DeployCall};
 
 /// The systemd unit of a caller: from its registration, else looked up by pid.
 async fn caller_unit(daemon: &Rc<Daemon>, sender: &str) -> Option<String> {
@@ -23,8 +26,8 @@ async fn caller_unit(daemon: &Rc<Daemon>, sender: &str) -> Option<String> {
         return Some(unit);
     }
     let conn = daemon.store.connection().clone();
-    let pid = crate::sysroot::bus_u32(&conn, "GetConnectionUnixProcessID", sender).await?;
-    crate::clients::unit_for_pid(pid)
+    let pid = crate::bus::bus_u32(&conn, "GetConnectionUnixProcessID", sender).await?;
+    crate::client_registry::unit_for_pid(pid)
 }
 
 /// The environment a deploy request is built in, for `sender`.
@@ -43,54 +46,76 @@ async fn build_env(daemon: &Rc<Daemon>, sender: &str, policy: UpdatePolicy) -> B
     }
 }
 
+struct DeployFamily {
+    osname: String,
+    call: DeployCall,
+}
+
 /// `Upgrade`, `Deploy`, `Rebase`, `UpdateDeployment`.
-pub(super) fn deploy_family(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, _access: Access) {
-    let dc = match DeployCall::parse(&call.method, &call.params) {
-        Ok(d) => d,
-        Err(e) => return reply_error(call.invocation, e),
-    };
-    let osname = osname.to_string();
-    let needed = dc.needed();
-    authz::authorize(daemon, call, needed, move |d, call, uid| {
-        let d = d.clone();
+pub(super) fn deploy_family(osname: &str, call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
+    let dc = DeployCall::parse(&call.method, &call.params, &call.fds)?;
+    Ok(Box::new(DeployFamily {
+        osname: osname.to_string(),
+        call: dc,
+    }))
+}
+
+impl Request for DeployFamily {
+    fn needed(&self) -> Option<Needed> {
+        Some(self.call.needed())
+    }
+
+    fn run(self: Box<Self>, daemon: &Rc<Daemon>, call: MethodCall, uid: Option<u32>) {
+        let d = daemon.clone();
         glib::MainContext::default().spawn_local(async move {
             let env = build_env(&d, &call.sender, UpdatePolicy::None).await;
-            match dc.build(&osname, &env) {
+            match self.call.build(&self.osname, &env) {
                 Ok(kind) => {
                     start_transaction(&d, call, uid, "new-deployment".into(), Box::new(kind))
                 }
                 Err(e) => reply_error(call.invocation, e),
             }
         });
-    });
+    }
+}
+
+struct AutomaticUpdate {
+    osname: String,
+    call: DeployCall,
 }
 
 pub(super) fn automatic_update_trigger(
-    daemon: &Rc<Daemon>,
     osname: &str,
-    call: MethodCall,
-    access: Access,
-) {
-    let dc = match DeployCall::parse(&call.method, &call.params) {
-        Ok(d) => d,
-        Err(e) => return reply_error(call.invocation, e),
-    };
-    let osname = osname.to_string();
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        let booted = d.view.borrow().status.booted_osname.clone();
+    call: &MethodCall,
+) -> Result<Box<dyn Request>, BusError> {
+    let dc = DeployCall::parse(&call.method, &call.params, &[])?;
+    Ok(Box::new(AutomaticUpdate {
+        osname: osname.to_string(),
+        call: dc,
+    }))
+}
+
+impl Request for AutomaticUpdate {
+    fn run(self: Box<Self>, daemon: &Rc<Daemon>, call: MethodCall, uid: Option<u32>) {
+        let osname = self.osname;
+        let booted = daemon.view.borrow().status.booted_osname.clone();
         if booted.as_deref() != Some(osname.as_str()) {
             let err = BusError::failed(format!(
                 "Cannot trigger auto-update for offline OS '{osname}'"
             ));
             return reply_error(call.invocation, err);
         }
-        let policy = dc.mode.unwrap_or(d.config.borrow().automatic_update_policy);
+        let policy = self
+            .call
+            .mode
+            .unwrap_or(daemon.config.borrow().automatic_update_policy);
         if policy == UpdatePolicy::None {
             return call
                 .invocation
                 .return_value(Some(&(false, "").to_variant()));
         }
-        let d = d.clone();
+        let d = daemon.clone();
+        let dc = self.call;
         glib::MainContext::default().spawn_local(async move {
             let env = build_env(&d, &call.sender, policy).await;
             let result = dc.build(&osname, &env).and_then(|kind| {
@@ -103,5 +128,5 @@ pub(super) fn automatic_update_trigger(
                 Err(e) => reply_error(call.invocation, e),
             }
         });
-    });
+    }
 }

@@ -1,14 +1,10 @@
 //! OS methods that rearrange or finish deployments: `Rollback`,
 //! `ClearRollbackTarget`, `Cleanup`, `FinalizeDeployment`.
 
-use std::rc::Rc;
-
-use super::start_transaction;
-use crate::authz::{self, Access};
 use crate::bus::MethodCall;
-use crate::error::{BusError, reply_error};
+use crate::error::BusError;
+use crate::gate::{Request, transaction};
 use crate::options::{self, OptionSpec};
-use crate::state::Daemon;
 use crate::transaction::kinds::cleanup::Cleanup;
 use crate::transaction::kinds::finalize::Finalize;
 use crate::transaction::kinds::rollback::Rollback;
@@ -20,16 +16,10 @@ const FINALIZE_OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("initiating-command-line", "s"),
 ];
 
-pub(super) fn finalize_deployment(
-    daemon: &Rc<Daemon>,
-    osname: &str,
-    call: MethodCall,
-    access: Access,
-) {
-    let opts = match options::parse_single(&call.params, FINALIZE_OPTIONS, &call.method) {
-        Ok(o) => o,
-        Err(e) => return reply_error(call.invocation, e),
-    };
+type Parsed = Result<Box<dyn Request>, BusError>;
+
+pub(super) fn finalize_deployment(osname: &str, call: &MethodCall) -> Parsed {
+    let opts = options::parse_single(&call.params, FINALIZE_OPTIONS, &call.method)?;
     let kind = Finalize {
         osname: osname.to_string(),
         checksum: opts.string("checksum"),
@@ -39,55 +29,33 @@ pub(super) fn finalize_deployment(
     let title = opts
         .string("initiating-command-line")
         .unwrap_or_else(|| "finalize-deployment".into());
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        start_transaction(d, call, uid, title, Box::new(kind))
-    });
+    Ok(transaction(title, kind))
 }
 
 const REBOOT_ONLY: &[OptionSpec] = &[OptionSpec::new("reboot", "b")];
 
-pub(super) fn rollback(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
-    let opts = match options::parse_single(&call.params, REBOOT_ONLY, &call.method) {
-        Ok(o) => o,
-        Err(e) => return reply_error(call.invocation, e),
+pub(super) fn rollback(osname: &str, call: &MethodCall) -> Parsed {
+    let opts = options::parse_single(&call.params, REBOOT_ONLY, &call.method)?;
+    let kind = Rollback {
+        osname: osname.to_string(),
+        reboot: opts.flag("reboot"),
     };
-    let osname = osname.to_string();
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        let kind = Rollback {
-            osname,
-            reboot: opts.flag("reboot"),
-        };
-        start_transaction(d, call, uid, "rollback".into(), Box::new(kind))
-    });
+    Ok(transaction("rollback".into(), kind))
 }
 
-pub(super) fn clear_rollback_target(
-    daemon: &Rc<Daemon>,
-    osname: &str,
-    call: MethodCall,
-    access: Access,
-) {
+pub(super) fn clear_rollback_target(osname: &str, call: &MethodCall) -> Parsed {
     // The reboot option is accepted and, as upstream, ignored.
-    if let Err(e) = options::parse_single(&call.params, REBOOT_ONLY, &call.method) {
-        return reply_error(call.invocation, e);
-    }
+    options::parse_single(&call.params, REBOOT_ONLY, &call.method)?;
     let kind = Cleanup {
         osname: osname.to_string(),
         rollback: true,
         ..Default::default()
     };
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        start_transaction(d, call, uid, "clear-rollback".into(), Box::new(kind))
-    });
+    Ok(transaction("clear-rollback".into(), kind))
 }
 
-pub(super) fn cleanup(daemon: &Rc<Daemon>, osname: &str, call: MethodCall, access: Access) {
+pub(super) fn cleanup(osname: &str, call: &MethodCall) -> Parsed {
     let (elements,): (Vec<String>,) = call.params.get().unwrap_or_default();
-    let kind = match Cleanup::from_elements(osname, &elements) {
-        Ok(k) => k,
-        Err(msg) => return reply_error(call.invocation, BusError::failed(msg)),
-    };
-    authz::authorize(daemon, call, access.actions(), move |d, call, uid| {
-        start_transaction(d, call, uid, "cleanup".into(), Box::new(kind))
-    });
+    let kind = Cleanup::from_elements(osname, &elements).map_err(BusError::failed)?;
+    Ok(transaction("cleanup".into(), kind))
 }

@@ -1,33 +1,56 @@
 //! The transaction manager (main thread): one active slot, joining identical
 //! calls, BUSY for others, the start timeout, Start/Cancel from peers, the
 //! worker's events turned into signals, `Finished`, and teardown.
+//!
+//! The manager is built from its own [`Env`] and reports back through one
+//! [`Observer`]; it knows nothing of the daemon or its D-Bus objects.
 
-pub(crate) mod child;
-pub(crate) mod initramfs;
 pub(crate) mod kinds;
-pub(crate) mod new_deployment;
-pub(crate) mod progress;
-pub mod prune;
-pub(crate) mod pull;
-pub mod pull_helper;
 pub(crate) mod server;
+pub(crate) mod state;
 pub(crate) mod worker;
-pub mod zygote;
 
 use anyhow::Context;
 use gio::prelude::*;
 use glib::Variant;
 use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
 use std::rc::{Rc, Weak};
+use std::time::Duration;
 
 use crate::authz::{self, PeerAction};
-use crate::clients::Unwatch;
 use crate::error::{BusError, reply_error};
-use crate::state::Daemon;
-use kinds::{Kind, Outcome};
-use progress::{Event, ProgressSink};
+use crate::progress::{Event, ProgressSink};
+use kinds::{Ctx, Kind};
 use server::{Callbacks, PeerCall, PeerServer};
-use worker::WorkerContext;
+use state::{Effect, Input, Phase};
+use worker::WorkerResult;
+
+/// What the manager needs from its surroundings.
+pub(crate) struct Env {
+    /// The bus connection (to watch initiators).
+    pub conn: gio::DBusConnection,
+    pub sysroot_path: PathBuf,
+    /// Where transaction sockets are created.
+    pub runtime_dir: PathBuf,
+    pub start_timeout: Duration,
+    pub force_close_timeout: Duration,
+    pub reboot_command: Vec<String>,
+}
+
+/// What the manager tells its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// The active slot changed (a transaction began or went away).
+    SlotChanged,
+    /// A peer called something (idle-exit activity).
+    Activity,
+    /// A transaction's work ended: reload what it may have changed. An error
+    /// fails the transaction.
+    WorkDone,
+}
+
+pub(crate) type Observer = Box<dyn Fn(Notice) -> anyhow::Result<()>>;
 
 /// A validated, authorized request for a transaction.
 pub(crate) struct TxnRequest {
@@ -35,6 +58,8 @@ pub(crate) struct TxnRequest {
     pub method: String,
     pub params: Variant,
     pub sender: String,
+    /// How the initiator shows in the log and the `InitiatingClientDescription`.
+    pub client_description: String,
     /// uid of the caller, when known (decides who may Start and Cancel).
     pub uid: Option<u32>,
     pub os_path: String,
@@ -42,19 +67,25 @@ pub(crate) struct TxnRequest {
     pub kind: Box<dyn Kind>,
 }
 
-enum Phase {
-    /// Waiting for `Start`; the locked sysroot and the work wait here.
-    Pending {
-        sysroot: ostree::Sysroot,
-        kind: Box<dyn Kind>,
-        unwatch: Option<Unwatch>,
-        timer: Option<glib::SourceId>,
-    },
-    Running,
-    Finished {
-        success: bool,
-        message: String,
-    },
+/// What waits for `Start`: the locked sysroot and the work.
+struct Pending {
+    sysroot: ostree::Sysroot,
+    kind: Box<dyn Kind>,
+    unwatch: Option<crate::bus::Unwatch>,
+    timer: Option<glib::SourceId>,
+}
+
+impl Pending {
+    /// Stops the name watch and the timer; the sysroot lock goes with `self`.
+    fn release(mut self) -> (ostree::Sysroot, Box<dyn Kind>) {
+        if let Some(u) = self.unwatch.take() {
+            u();
+        }
+        if let Some(t) = self.timer.take() {
+            t.remove();
+        }
+        (self.sysroot, self.kind)
+    }
 }
 
 pub(crate) struct Transaction {
@@ -69,29 +100,39 @@ pub(crate) struct Transaction {
     server: RefCell<Option<Rc<PeerServer>>>,
     address: String,
     phase: RefCell<Phase>,
+    pending: RefCell<Option<Pending>>,
     force_close: RefCell<Option<glib::SourceId>>,
-    daemon: Weak<Daemon>,
+    mgr: Weak<Inner>,
 }
 
-/// The one active slot, and whether a reboot is on its way.
-#[derive(Default)]
-pub(crate) struct Manager {
+struct Inner {
+    env: Env,
+    observer: Observer,
     active: RefCell<Option<Rc<Transaction>>>,
     reboot_queued: Cell<bool>,
 }
 
+/// The one active slot, and whether a reboot is on its way.
+#[derive(Clone)]
+pub(crate) struct Manager(Rc<Inner>);
+
 impl Manager {
-    pub(crate) fn is_active(&self) -> bool {
-        self.active.borrow().is_some()
+    pub(crate) fn new(env: Env, observer: Observer) -> Self {
+        Self(Rc::new(Inner {
+            env,
+            observer,
+            active: RefCell::new(None),
+            reboot_queued: Cell::new(false),
+        }))
     }
 
-    pub(crate) fn active(&self) -> Option<Rc<Transaction>> {
-        self.active.borrow().clone()
+    pub(crate) fn is_active(&self) -> bool {
+        self.0.active.borrow().is_some()
     }
 
     /// Values of `ActiveTransaction` and `ActiveTransactionPath`.
     pub(crate) fn active_property_values(&self) -> (Variant, String) {
-        match &*self.active.borrow() {
+        match &*self.0.active.borrow() {
             Some(t) => (
                 (t.method.as_str(), t.sender.as_str(), t.os_path.as_str()).to_variant(),
                 t.address.clone(),
@@ -102,21 +143,21 @@ impl Manager {
 
     /// Cancels whatever is running (daemon shutdown).
     pub(crate) fn cancel_all(&self) {
-        if let Some(t) = self.active.borrow().as_ref() {
+        if let Some(t) = self.0.active.borrow().as_ref() {
             t.cancellable.cancel();
         }
     }
 
     /// Creates the transaction for `req` (or joins an identical one) and returns
     /// the address clients connect to.
-    pub(crate) fn create(daemon: &Rc<Daemon>, req: TxnRequest) -> Result<String, BusError> {
-        let mgr = &daemon.txns;
-        if mgr.reboot_queued.get() {
+    pub(crate) fn create(&self, req: TxnRequest) -> Result<String, BusError> {
+        let inner = &self.0;
+        if inner.reboot_queued.get() {
             return Err(BusError::failed(
                 "Reboot initiated, cannot start new transaction",
             ));
         }
-        if let Some(t) = mgr.active() {
+        if let Some(t) = inner.active.borrow().clone() {
             if t.method == req.method && t.params == req.params {
                 glib::g_message!("rpm-ostreed", "Client joining existing transaction");
                 return Ok(t.address.clone());
@@ -126,15 +167,14 @@ impl Manager {
                 t.title.borrow()
             )));
         }
-        daemon.reload(false)?;
-        let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(&daemon.sysroot_path)));
+        let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(&inner.env.sysroot_path)));
         sysroot
             .load(gio::Cancellable::NONE)
             .context("Loading sysroot")?;
         if !sysroot.try_lock().context("Locking sysroot")? {
             return Err(BusError::busy("System transaction in progress"));
         }
-        let txn = Transaction::new(daemon, req, sysroot)?;
+        let txn = Transaction::new(inner, req, sysroot)?;
         glib::g_message!(
             "rpm-ostreed",
             "Initiated txn {} for {}: {}",
@@ -142,16 +182,22 @@ impl Manager {
             txn.client_description,
             txn.os_path
         );
-        *mgr.active.borrow_mut() = Some(txn.clone());
-        crate::sysroot::update_properties(daemon);
-        daemon.idle_state_changed();
+        *inner.active.borrow_mut() = Some(txn.clone());
+        inner.notify(Notice::SlotChanged);
         Ok(txn.address.clone())
+    }
+}
+
+impl Inner {
+    fn notify(&self, notice: Notice) {
+        if let Err(e) = (self.observer)(notice) {
+            glib::g_warning!("rpm-ostreed", "{e:#}");
+        }
     }
 
     /// Frees the slot (the transaction is over and nobody listens any more).
-    fn teardown(daemon: &Rc<Daemon>, txn: &Rc<Transaction>) {
-        let is_this = daemon
-            .txns
+    fn teardown(&self, txn: &Rc<Transaction>) {
+        let is_this = self
             .active
             .borrow()
             .as_ref()
@@ -162,22 +208,21 @@ impl Manager {
         if let Some(id) = txn.force_close.borrow_mut().take() {
             id.remove();
         }
-        daemon.txns.active.borrow_mut().take();
+        self.active.borrow_mut().take();
         // Dropping the server stops it and unlinks the socket.
         let server = txn.server.borrow_mut().take();
         drop(server);
-        crate::sysroot::update_properties(daemon);
-        daemon.idle_state_changed();
-        // The worker's allocations and the code it ran are not needed any more.
+        self.notify(Notice::SlotChanged);
+        // The worker's allocations are not needed any more.
         glib::idle_add_local_full(glib::Priority::LOW, || {
-            crate::memory::trim();
+            crate::ffi::malloc::trim();
             glib::ControlFlow::Break
         });
     }
 
-    fn queue_reboot(daemon: &Rc<Daemon>) {
-        daemon.txns.reboot_queued.set(true);
-        let command = daemon.hooks.reboot_command.clone();
+    fn queue_reboot(&self) {
+        self.reboot_queued.set(true);
+        let command = self.env.reboot_command.clone();
         // Low priority, so that Finished reaches the peers first.
         glib::idle_add_local_full(glib::Priority::LOW, move || {
             glib::g_message!("rpm-ostreed", "Rebooting: {}", command.join(" "));
@@ -195,11 +240,10 @@ impl Manager {
 
 impl Transaction {
     fn new(
-        daemon: &Rc<Daemon>,
+        inner: &Rc<Inner>,
         req: TxnRequest,
         sysroot: ostree::Sysroot,
     ) -> Result<Rc<Self>, BusError> {
-        let client_description = daemon.clients.borrow().describe(&req.sender);
         let txn = Rc::new_cyclic(|weak: &Weak<Transaction>| {
             let w_call = weak.clone();
             let w_prop = weak.clone();
@@ -223,8 +267,7 @@ impl Transaction {
                     }
                 }),
             };
-            let server = PeerServer::new(&daemon.hooks.runtime_dir, callbacks);
-            let (server, address) = match server {
+            let (server, address) = match PeerServer::new(&inner.env.runtime_dir, callbacks) {
                 Ok(s) => {
                     let a = s.address().to_string();
                     (Some(s), a)
@@ -241,18 +284,19 @@ impl Transaction {
                 os_path: req.os_path,
                 initiator_uid: req.uid,
                 title: RefCell::new(req.title),
-                client_description,
+                client_description: req.client_description,
                 cancellable: gio::Cancellable::new(),
                 server: RefCell::new(server),
                 address,
-                phase: RefCell::new(Phase::Pending {
+                phase: RefCell::new(Phase::Pending),
+                pending: RefCell::new(Some(Pending {
                     sysroot,
                     kind: req.kind,
                     unwatch: None,
                     timer: None,
-                }),
+                })),
                 force_close: RefCell::new(None),
-                daemon: Rc::downgrade(daemon),
+                mgr: Rc::downgrade(inner),
             }
         });
         if txn.server.borrow().is_none() {
@@ -260,41 +304,35 @@ impl Transaction {
         }
         // No orphans: the initiator must call Start before it leaves and in time.
         let w = Rc::downgrade(&txn);
-        let watch = gio::bus_watch_name_on_connection(
-            daemon.store.connection(),
-            &req.sender,
-            gio::BusNameWatcherFlags::NONE,
-            |_, _, _| {},
-            move |_, _| {
-                if let Some(t) = w.upgrade() {
-                    t.abandon("client disconnected before calling Start; cancelling transaction");
-                }
-            },
-        );
-        let w = Rc::downgrade(&txn);
-        let secs = daemon.hooks.start_timeout.as_secs_f64();
-        let timer = glib::timeout_add_local_once(daemon.hooks.start_timeout, move || {
+        let unwatch = crate::bus::watch_name(&inner.env.conn, &req.sender, move || {
             if let Some(t) = w.upgrade() {
-                if let Phase::Pending { timer, .. } = &mut *t.phase.borrow_mut() {
-                    timer.take();
+                t.abandon("client disconnected before calling Start; cancelling transaction");
+            }
+        });
+        let w = Rc::downgrade(&txn);
+        let secs = inner.env.start_timeout.as_secs_f64();
+        let timer = glib::timeout_add_local_once(inner.env.start_timeout, move || {
+            if let Some(t) = w.upgrade() {
+                if let Some(p) = t.pending.borrow_mut().as_mut() {
+                    p.timer.take();
                 }
                 t.abandon(&format!(
                     "Start not called within {secs} seconds; cancelling transaction"
                 ));
             }
         });
-        if let Phase::Pending {
-            unwatch, timer: t, ..
-        } = &mut *txn.phase.borrow_mut()
-        {
-            *unwatch = Some(Box::new(move || gio::bus_unwatch_name(watch)));
-            *t = Some(timer);
+        if let Some(p) = txn.pending.borrow_mut().as_mut() {
+            p.unwatch = Some(unwatch);
+            p.timer = Some(timer);
         }
         Ok(txn)
     }
 
-    pub(crate) fn title(&self) -> String {
-        self.title.borrow().clone()
+    /// Nobody will start this transaction. (The watch and the timer that
+    /// call this only live while it is pending.)
+    fn abandon(self: &Rc<Self>, reason: &str) {
+        glib::g_message!("rpm-ostreed", "{reason}");
+        self.input(Input::Abandon(reason.to_string()));
     }
 
     fn server(&self) -> Option<Rc<PeerServer>> {
@@ -302,8 +340,8 @@ impl Transaction {
     }
 
     fn peer_call(self: &Rc<Self>, call: PeerCall) {
-        if let Some(d) = self.daemon.upgrade() {
-            d.touch();
+        if let Some(m) = self.mgr.upgrade() {
+            m.notify(Notice::Activity);
         }
         let what = match call.method.as_str() {
             "Start" => PeerAction::Start,
@@ -317,7 +355,16 @@ impl Transaction {
         glib::MainContext::default().spawn_local(async move {
             match authz::peer_may(&call.conn, this.initiator_uid, what).await {
                 Ok(true) if what == PeerAction::Start => this.start(call),
-                Ok(true) => this.cancel(call),
+                Ok(true) => {
+                    glib::g_message!(
+                        "rpm-ostreed",
+                        "Cancelling transaction: {}",
+                        this.title.borrow()
+                    );
+                    this.cancellable.cancel();
+                    call.invocation.return_value(None);
+                    this.input(Input::Cancel);
+                }
                 Ok(false) => {
                     let err = BusError::access_denied(format!(
                         "rpmostreed Transaction operation {} not allowed for user",
@@ -331,102 +378,108 @@ impl Transaction {
     }
 
     fn start(self: &Rc<Self>, call: PeerCall) {
-        let phase = std::mem::replace(&mut *self.phase.borrow_mut(), Phase::Running);
-        match phase {
-            Phase::Pending {
-                sysroot,
-                kind,
-                unwatch,
-                timer,
-            } => {
-                if let Some(u) = unwatch {
-                    u();
-                }
-                if let Some(t) = timer {
-                    t.remove();
-                }
-                let Some(daemon) = self.daemon.upgrade() else {
-                    return;
-                };
-                let (tx, rx) = async_channel::unbounded();
-                let ctx = WorkerContext {
-                    sysroot,
-                    sysroot_path: daemon.sysroot_path.clone(),
-                    cancellable: self.cancellable.clone(),
-                    progress: ProgressSink::new(tx).with_output_to_self(kind.output_to_self()),
-                };
-                if let Err(e) = worker::spawn(kind, ctx) {
-                    call.invocation.return_value(Some(&(true,).to_variant()));
-                    return self.finish(Err(format!("Starting the worker thread: {e}")));
-                }
+        let effect = self.input(Input::Start);
+        match effect {
+            Effect::RunWorker => {
                 call.invocation.return_value(Some(&(true,).to_variant()));
-                let this = self.clone();
-                glib::MainContext::default().spawn_local(async move {
-                    while let Ok(ev) = rx.recv().await {
-                        this.on_event(ev);
-                    }
-                });
+                if let Err(e) = self.run_worker() {
+                    self.work_done(Err(format!("Starting the worker thread: {e}")));
+                }
             }
-            Phase::Running => {
-                call.invocation.return_value(Some(&(false,).to_variant()));
-            }
-            Phase::Finished { success, message } => {
+            Effect::ReplayFinished => {
                 call.invocation.return_value(Some(&(false,).to_variant()));
                 // Late joiners always learn the result, and only they get it again.
-                server::emit(&call.conn, "Finished", &(success, &message).to_variant());
-                *self.phase.borrow_mut() = Phase::Finished { success, message };
+                if let Phase::Finished { success, message } = &*self.phase.borrow() {
+                    server::emit(&call.conn, "Finished", &(success, message).to_variant());
+                }
             }
+            _ => call.invocation.return_value(Some(&(false,).to_variant())),
         }
     }
 
-    fn cancel(self: &Rc<Self>, call: PeerCall) {
-        glib::g_message!("rpm-ostreed", "Cancelling transaction: {}", self.title());
-        self.cancellable.cancel();
-        call.invocation.return_value(None);
-        if matches!(&*self.phase.borrow(), Phase::Pending { .. }) {
-            // Never started: there is nothing to interrupt, it simply ends.
-            self.discard_pending();
-            self.finish(Err("Operation was cancelled".into()));
+    fn run_worker(self: &Rc<Self>) -> std::io::Result<()> {
+        let Some(mgr) = self.mgr.upgrade() else {
+            return Ok(());
+        };
+        let Some(pending) = self.pending.borrow_mut().take() else {
+            return Ok(());
+        };
+        let (sysroot, kind) = pending.release();
+        let (tx, events) = async_channel::unbounded();
+        let ctx = Ctx {
+            sysroot,
+            sysroot_path: mgr.env.sysroot_path.clone(),
+            cancellable: self.cancellable.clone(),
+            progress: ProgressSink::new(tx).with_output_to_self(kind.output_to_self()),
+        };
+        let result = worker::spawn(kind, ctx)?;
+        let this = self.clone();
+        let ev = events.clone();
+        glib::MainContext::default().spawn_local(async move {
+            while let Ok(e) = ev.recv().await {
+                this.on_event(e);
+            }
+        });
+        let this = self.clone();
+        glib::MainContext::default().spawn_local(async move {
+            let r = result
+                .recv()
+                .await
+                .unwrap_or_else(|_| Err("The worker thread went away".into()));
+            // Every event was sent before the result: deliver them first.
+            while let Ok(e) = events.try_recv() {
+                this.on_event(e);
+            }
+            this.work_done(r);
+        });
+        Ok(())
+    }
+
+    /// Feeds `input` to the phase machine and carries out what does not need
+    /// the caller; returns the effect.
+    fn input(self: &Rc<Self>, input: Input) -> Effect {
+        let (next, effect) = state::step(&self.phase.borrow(), input);
+        if let Some(p) = next {
+            *self.phase.borrow_mut() = p;
         }
+        match &effect {
+            Effect::DropPending => {
+                // Never started: there is nothing to interrupt, it simply ends.
+                self.drop_pending();
+                if let Some(m) = self.mgr.upgrade() {
+                    m.notify(Notice::WorkDone);
+                }
+                self.publish_finished();
+            }
+            Effect::Abandon => {
+                self.cancellable.cancel();
+                self.drop_pending();
+                if let Some(s) = self.server() {
+                    s.close_all();
+                }
+                if let Some(m) = self.mgr.upgrade() {
+                    m.teardown(self);
+                }
+            }
+            Effect::Finish => self.publish_finished(),
+            _ => {}
+        }
+        effect
     }
 
     /// Drops the pending work, the sysroot lock, the name watch and the timer.
-    fn discard_pending(&self) {
-        let phase = std::mem::replace(&mut *self.phase.borrow_mut(), Phase::Running);
-        if let Phase::Pending { unwatch, timer, .. } = phase {
-            if let Some(u) = unwatch {
-                u();
-            }
-            if let Some(t) = timer {
-                t.remove();
-            }
+    fn drop_pending(&self) {
+        if let Some(p) = self.pending.borrow_mut().take() {
+            drop(p.release());
         }
     }
 
-    /// Abandons a transaction that was never started.
-    fn abandon(self: &Rc<Self>, reason: &str) {
-        if !matches!(&*self.phase.borrow(), Phase::Pending { .. }) {
+    fn on_event(&self, ev: Event) {
+        if !matches!(&*self.phase.borrow(), Phase::Running) {
             return;
         }
-        glib::g_message!("rpm-ostreed", "{reason}");
-        self.cancellable.cancel();
-        self.discard_pending();
-        *self.phase.borrow_mut() = Phase::Finished {
-            success: false,
-            message: format!("Transaction abandoned: {reason}"),
-        };
-        if let Some(s) = self.server() {
-            s.close_all();
-        }
-        if let Some(d) = self.daemon.upgrade() {
-            Manager::teardown(&d, self);
-        }
-    }
-
-    fn on_event(self: &Rc<Self>, ev: Event) {
         match ev {
             Event::Title(t) => *self.title.borrow_mut() = t,
-            Event::Done(result) => self.finish(result),
             other => {
                 if let (Some((name, body)), Some(server)) = (other.to_signal(), self.server()) {
                     server.emit_all(name, &body);
@@ -435,20 +488,37 @@ impl Transaction {
         }
     }
 
-    fn finish(self: &Rc<Self>, result: Result<Outcome, String>) {
-        let Some(daemon) = self.daemon.upgrade() else {
+    /// The worker ended: reload, then finish with its result.
+    fn work_done(self: &Rc<Self>, result: WorkerResult) {
+        let Some(mgr) = self.mgr.upgrade() else {
             return;
         };
         let (mut success, mut message, reboot) = match result {
             Ok(o) => (true, String::new(), o.reboot),
             Err(m) => (false, m, false),
         };
-        if let Err(e) = daemon.reload(true)
+        if let Err(e) = (mgr.observer)(Notice::WorkDone)
             && success
         {
             success = false;
             message = format!("{e:#}");
         }
+        self.input(Input::Done { success, message });
+        if success && reboot {
+            mgr.queue_reboot();
+        }
+    }
+
+    /// Logs the result, emits `Finished`, and tears down now or after the
+    /// grace period for peers to read it.
+    fn publish_finished(self: &Rc<Self>) {
+        let Some(mgr) = self.mgr.upgrade() else {
+            return;
+        };
+        let (success, message) = match &*self.phase.borrow() {
+            Phase::Finished { success, message } => (*success, message.clone()),
+            _ => return,
+        };
         if success {
             glib::g_message!(
                 "rpm-ostreed",
@@ -465,26 +535,22 @@ impl Transaction {
             );
         }
         let body = (success, &message).to_variant();
-        *self.phase.borrow_mut() = Phase::Finished { success, message };
         if let Some(server) = self.server() {
             server.emit_all("Finished", &body);
         }
-        if success && reboot {
-            Manager::queue_reboot(&daemon);
-        }
         if self.server().is_none_or(|s| s.peer_count() == 0) {
-            return Manager::teardown(&daemon, self);
+            return mgr.teardown(self);
         }
         let w = Rc::downgrade(self);
-        let id = glib::timeout_add_local_once(daemon.hooks.force_close_timeout, move || {
+        let id = glib::timeout_add_local_once(mgr.env.force_close_timeout, move || {
             let Some(t) = w.upgrade() else { return };
             t.force_close.borrow_mut().take();
             glib::g_message!("rpm-ostreed", "Forcibly closing transaction due to timeout");
             if let Some(s) = t.server() {
                 s.close_all();
             }
-            if let Some(d) = t.daemon.upgrade() {
-                Manager::teardown(&d, &t);
+            if let Some(m) = t.mgr.upgrade() {
+                m.teardown(&t);
             }
         });
         *self.force_close.borrow_mut() = Some(id);
@@ -493,15 +559,14 @@ impl Transaction {
     fn peers_changed(self: &Rc<Self>) {
         let finished = matches!(&*self.phase.borrow(), Phase::Finished { .. });
         let no_peers = self.server().is_none_or(|s| s.peer_count() == 0);
-        if finished
-            && no_peers
-            && let Some(d) = self.daemon.upgrade()
-        {
+        if finished && no_peers {
             // Not from inside the server's own callback: it may be mid-borrow.
             let w = Rc::downgrade(self);
             glib::idle_add_local_once(move || {
-                if let Some(t) = w.upgrade() {
-                    Manager::teardown(&d, &t);
+                if let Some(t) = w.upgrade()
+                    && let Some(m) = t.mgr.upgrade()
+                {
+                    m.teardown(&t);
                 }
             });
         }

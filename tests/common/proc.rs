@@ -2,46 +2,45 @@
 //! exit or for a file with a deadline (pidfd / inotify, never sleeping), and
 //! stopping them (SIGTERM, then SIGKILL).
 
-use std::ffi::CString;
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open};
 use std::io::BufRead;
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Makes `cmd` die with the test's thread if the test process goes away.
+#[allow(unsafe_code)]
 pub fn with_pdeathsig(cmd: &mut Command) -> &mut Command {
-    // SAFETY: prctl is async-signal-safe; nothing else runs in the pre_exec hook.
+    // SAFETY: the hook makes one async-signal-safe system call (prctl).
     unsafe {
         cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
             Ok(())
         })
     }
 }
 
-fn poll_fd(fd: i32, timeout: Duration) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
+fn poll_fd(fd: impl AsFd, timeout: Duration) -> bool {
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let t = Timespec {
+        tv_sec: timeout.as_secs() as i64,
+        tv_nsec: i64::from(timeout.subsec_nanos()),
     };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
+    poll(&mut fds, Some(&t)).unwrap_or(0) > 0
 }
 
 /// Waits until process `pid` exits or `timeout` passes; true if it exited.
 pub fn wait_pid_exit(pid: i32, timeout: Duration) -> bool {
-    // SAFETY: pidfd_open has no memory arguments.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-    if fd < 0 {
-        return true; // already gone
+    let Some(pid) = Pid::from_raw(pid) else {
+        return true;
+    };
+    match pidfd_open(pid, PidfdFlags::empty()) {
+        Ok(fd) => poll_fd(fd, timeout),
+        Err(_) => true, // already gone
     }
-    let exited = poll_fd(fd, timeout);
-    // SAFETY: fd is ours.
-    unsafe { libc::close(fd) };
-    exited
 }
 
 /// Waits for our child to exit, up to `timeout`; returns its status if it did.
@@ -54,8 +53,9 @@ pub fn wait_child(child: &mut Child, timeout: Duration) -> Option<std::process::
 }
 
 pub fn kill(pid: i32, sig: i32) {
-    // SAFETY: plain syscall.
-    unsafe { libc::kill(pid, sig) };
+    if let (Some(pid), Some(sig)) = (Pid::from_raw(pid), Signal::from_named_raw(sig)) {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
 }
 
 /// SIGTERM, then SIGKILL after `grace`; reaps the child.
@@ -72,36 +72,32 @@ pub fn stop_child(child: &mut Child, grace: Duration) {
 
 /// Waits until `path` exists (inotify on its directory), up to `timeout`.
 pub fn wait_for_file(path: &Path, timeout: Duration) -> bool {
+    use rustix::fs::inotify;
     let deadline = Instant::now() + timeout;
     let dir = path.parent().expect("path has a parent");
-    // SAFETY: inotify calls with a valid NUL-terminated path.
-    let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-    assert!(fd >= 0, "inotify_init1");
-    let cdir = CString::new(dir.as_os_str().as_encoded_bytes()).expect("no NUL");
-    unsafe {
-        libc::inotify_add_watch(
-            fd,
-            cdir.as_ptr(),
-            libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE,
-        )
-    };
-    let found = loop {
+    let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)
+        .expect("inotify_init1");
+    inotify::add_watch(
+        &fd,
+        dir,
+        inotify::WatchFlags::CREATE
+            | inotify::WatchFlags::MOVED_TO
+            | inotify::WatchFlags::CLOSE_WRITE,
+    )
+    .expect("inotify_add_watch");
+    loop {
         if path.exists() {
-            break true;
+            return true;
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            break false;
+            return false;
         }
-        if poll_fd(fd, left) {
+        if poll_fd(&fd, left) {
             let mut buf = [0u8; 4096];
-            // SAFETY: draining events into a local buffer.
-            unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            let _ = rustix::io::read(&fd, &mut buf);
         }
-    };
-    // SAFETY: fd is ours.
-    unsafe { libc::close(fd) };
-    found
+    }
 }
 
 /// Reads the first line a child prints on stdout (its readiness signal).
@@ -159,4 +155,11 @@ pub fn descendants_of(pid: i32) -> Vec<i32> {
         queue.extend(children_of(p));
     }
     out
+}
+
+/// The command line of process `pid`, its arguments joined by spaces.
+pub fn cmdline_of(pid: i32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
 }

@@ -283,12 +283,14 @@ pub fn load(src: &Path) -> Result<Graph, String> {
     from_sources(&files)
 }
 
+/// Edges between the children of one module, each with an original edge.
+type LevelEdges = BTreeMap<(Module, Module), (Module, Module)>;
+
 /// Import cycles among the children of any module (a child stands for its
 /// subtree), each as a readable line.
 pub fn cycles(g: &Graph) -> Vec<String> {
     // parent -> (child -> child) -> an original edge that makes it.
-    let mut levels: BTreeMap<Module, BTreeMap<(Module, Module), (Module, Module)>> =
-        BTreeMap::new();
+    let mut levels: BTreeMap<Module, LevelEdges> = BTreeMap::new();
     for (from, to) in g.edges.keys() {
         let common = from.iter().zip(to).take_while(|(a, b)| a == b).count();
         if common == from.len() || common == to.len() {
@@ -331,7 +333,7 @@ pub fn cycles(g: &Graph) -> Vec<String> {
 }
 
 /// Strongly connected components with more than one member (Tarjan).
-fn strongly_connected(edges: &BTreeMap<(Module, Module), (Module, Module)>) -> Vec<Vec<Module>> {
+fn strongly_connected(edges: &LevelEdges) -> Vec<Vec<Module>> {
     let mut adj: BTreeMap<&Module, Vec<&Module>> = BTreeMap::new();
     for (a, b) in edges.keys() {
         adj.entry(a).or_default().push(b);
@@ -440,16 +442,14 @@ impl Rules {
                 let mut whos = Vec::new();
                 for w in who.split_whitespace() {
                     match w.strip_prefix('@') {
-                        Some(g) => whos.extend(
-                            groups.get(g).ok_or_else(|| err("unknown group"))?.clone(),
-                        ),
+                        Some(g) => {
+                            whos.extend(groups.get(g).ok_or_else(|| err("unknown group"))?.clone())
+                        }
                         None => whos.push(w.to_string()),
                     }
                 }
                 for w in whos {
-                    rules
-                        .allowed
-                        .insert(w, (allow.clone(), any, deny.clone()));
+                    rules.allowed.insert(w, (allow.clone(), any, deny.clone()));
                 }
             } else {
                 return Err(err("expected 'group' or 'allow'"));

@@ -19,9 +19,15 @@ allow client -> names
 #[test]
 fn a_clean_tree_passes() {
     let g = graph(&[
-        ("lib.rs", "mod names; mod progress; mod transaction; mod daemon;"),
+        (
+            "lib.rs",
+            "mod names; mod progress; mod transaction; mod daemon;",
+        ),
         ("names.rs", "pub const X: u32 = 1;"),
-        ("progress.rs", "use crate::names::X; pub fn p() -> u32 { X }"),
+        (
+            "progress.rs",
+            "use crate::names::X; pub fn p() -> u32 { X }",
+        ),
         (
             "transaction/mod.rs",
             "mod kinds; mod worker; use crate::progress; fn f() { worker::run(); }",
@@ -31,7 +37,10 @@ fn a_clean_tree_passes() {
             "transaction/kinds/deploy.rs",
             "use super::Kind; use crate::progress::p; struct D; impl Kind for D {}",
         ),
-        ("transaction/worker.rs", "use super::kinds::Kind; pub fn run() {}"),
+        (
+            "transaction/worker.rs",
+            "use super::kinds::Kind; pub fn run() {}",
+        ),
         (
             "daemon.rs",
             "use crate::transaction; #[cfg(test)] mod tests { use crate::client; }",
@@ -83,7 +92,10 @@ fn a_top_level_cycle_through_inline_paths_fails() {
     let g = graph(&[
         ("lib.rs", "mod authz; mod state;"),
         ("authz.rs", "fn f(d: &crate::state::Daemon) {}"),
-        ("state.rs", "pub struct Daemon; fn g() { super::authz::f(); }"),
+        (
+            "state.rs",
+            "pub struct Daemon; fn g() { super::authz::f(); }",
+        ),
     ]);
     assert_eq!(cycles(&g).len(), 1);
 }
@@ -91,7 +103,10 @@ fn a_top_level_cycle_through_inline_paths_fails() {
 #[test]
 fn forbidden_edges_and_missing_rules_are_reported() {
     let g = graph(&[
-        ("lib.rs", "mod names; mod client; mod transaction; mod stray;"),
+        (
+            "lib.rs",
+            "mod names; mod client; mod transaction; mod stray;",
+        ),
         ("names.rs", "use crate::transaction::X;"),
         ("client/mod.rs", "use crate::transaction; use crate::names;"),
         ("transaction.rs", "pub struct X;"),

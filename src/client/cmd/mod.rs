@@ -230,7 +230,7 @@ pub(crate) fn check_update_driver(client: &Client, bypass: bool) -> Result<()> {
 
 /// The registered update driver: (name, unit).
 pub(crate) fn read_driver() -> Option<(String, String)> {
-    crate::deployment::driver::read(&connection::runtime_dir()).map(|d| (d.name, d.unit))
+    crate::state_files::read(&connection::runtime_dir()).map(|d| (d.name, d.unit))
 }
 
 impl crate::client::cli::PackageOpts {

@@ -8,8 +8,7 @@ use crate::client::Exit;
 use crate::client::cli::UsroverlayArgs;
 
 pub(crate) fn run(a: UsroverlayArgs) -> Result<Exit> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         bail!("This command requires root privileges");
     }
     let err = std::process::Command::new("ostree")

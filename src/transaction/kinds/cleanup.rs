@@ -4,10 +4,9 @@
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
-use super::Outcome;
 use super::rollback::around_current;
-use crate::transaction::prune;
-use crate::transaction::worker::WorkerContext;
+use super::{Ctx, Outcome};
+use crate::deployment::cleanup::{cleanup_sysroot, freed_message};
 
 /// What to clean, from the `elements` of `Cleanup`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,7 +43,7 @@ fn same(a: &ostree::Deployment, b: &ostree::Deployment) -> bool {
 }
 
 impl Cleanup {
-    fn cache_dir(&self, ctx: &WorkerContext) -> PathBuf {
+    fn cache_dir(&self, ctx: &Ctx) -> PathBuf {
         if ctx.is_root() {
             PathBuf::from(crate::names::CACHE_DIR)
         } else {
@@ -57,7 +56,7 @@ impl Cleanup {
 }
 
 impl super::Kind for Cleanup {
-    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome> {
+    fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
         let mut removed = 0usize;
         if self.pending || self.rollback {
@@ -92,10 +91,9 @@ impl super::Kind for Cleanup {
         }
         if self.base || removed > 0 {
             ctx.progress.task_begin("Cleaning up");
-            let pruned = prune::cleanup_sysroot(sysroot, &ctx.sysroot_path, &ctx.cancellable)
-                .context("Pruning the repository")?;
+            let pruned = cleanup_sysroot(ctx)?;
             ctx.progress.task_end("done");
-            if let Some(msg) = pruned.as_ref().and_then(prune::freed_message) {
+            if let Some(msg) = freed_message(&pruned) {
                 ctx.progress.message(&msg);
             }
         }

@@ -7,16 +7,16 @@ use gio::prelude::*;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Outcome;
+use super::{Ctx, Outcome};
+use crate::deployment::cleanup;
 use crate::deployment::origin::Origin;
+use crate::deployment::pull::{PullSpec, pull};
 use crate::deployment::refspec::Refspec;
 use crate::deployment::revision::{Revision, check_on_branch, resolve_rebase, resolve_version};
 use crate::deployment::status::commit_info;
-use crate::deployment::{Dict, cached_update, driver, signatures};
-use crate::transaction::new_deployment::{self, NewDeployment, merge_and_origin};
-use crate::transaction::prune;
-use crate::transaction::pull::{PullSpec, pull};
-use crate::transaction::worker::WorkerContext;
+use crate::deployment::write::{self, NewDeployment, merge_and_origin};
+use crate::deployment::{Dict, cached_update, signatures};
+use crate::state_files as driver;
 
 /// Which call asked for the deployment (decides defaults and messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +87,7 @@ impl super::Kind for Deploy {
         self.flags.output_to_self
     }
 
-    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome> {
+    fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
         let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
         if origin.has_package_requests() {
@@ -138,12 +138,16 @@ impl super::Kind for Deploy {
         }
         ctx.check_cancelled()?;
         // The prune overlaps the staging (the target commit is one of its roots).
-        let background = if new_deployment::stages(ctx) {
-            prune::Background::start(sysroot, &ctx.sysroot_path, &[plan.csum.as_str()])?
+        let background = if ctx.stages() {
+            Some(cleanup::Background::start(
+                &ctx.sysroot_path,
+                &[plan.csum.as_str()],
+                &ctx.cancellable,
+            )?)
         } else {
             None
         };
-        let new = new_deployment::write(
+        let new = write::write(
             ctx,
             &NewDeployment {
                 osname: &self.osname,
@@ -165,16 +169,12 @@ impl super::Kind for Deploy {
                 sysroot
                     .prepare_cleanup(Some(&ctx.cancellable))
                     .context("Cleaning up the sysroot")?;
-                Some(
-                    bg.wait(&ctx.cancellable)
-                        .context("Pruning the repository")?,
-                )
+                bg.wait()?
             }
-            None => prune::cleanup_sysroot(sysroot, &ctx.sysroot_path, &ctx.cancellable)
-                .context("Cleaning up the sysroot")?,
+            None => cleanup::cleanup_sysroot(ctx)?,
         };
         ctx.progress.task_end("done");
-        if let Some(msg) = pruned.as_ref().and_then(prune::freed_message) {
+        if let Some(msg) = cleanup::freed_message(&pruned) {
             ctx.progress.message(&msg);
         }
         self.log_new_deployment(ctx, &new, &plan);
@@ -206,38 +206,30 @@ impl Deploy {
     }
 
     /// Resolves the target commit and the new origin, pulling what is needed.
-    fn plan(
-        &self,
-        ctx: &WorkerContext,
-        origin: &Origin,
-        merge: &ostree::Deployment,
-    ) -> Result<Plan> {
+    fn plan(&self, ctx: &Ctx, origin: &Origin, merge: &ostree::Deployment) -> Result<Plan> {
         let repo = ctx.sysroot.repo();
         let current = origin
-            .refspec()
+            .refspec
+            .clone()
             .ok_or_else(|| anyhow!("The origin of {} has no refspec", merge.csum()))?;
-        let new_origin = Origin::parse(&origin.to_data())?;
+        let mut new_origin = origin.clone();
         let (refspec, rebased) = match &self.refspec {
             Some(target) => {
                 let t = resolve_rebase(&current, target)?;
                 if t.remote_only {
                     ctx.progress.message(format!("Rebasing to {}", t.refspec));
                 }
-                new_origin.set_refspec(&t.refspec);
+                new_origin.refspec = Some(t.refspec.clone());
                 (t.refspec, true)
             }
             None => (current.clone(), false),
         };
         if rebased || self.custom_origin.is_some() {
-            new_origin.set_custom_origin(
-                self.custom_origin
-                    .as_ref()
-                    .map(|(u, d)| (u.as_str(), d.as_str())),
-            );
+            new_origin.custom_origin = self.custom_origin.clone();
         }
         if self.flags.no_initramfs {
             new_origin.set_initramfs_regeneration(false, &[]);
-            new_origin.set_initramfs_etc(&[]);
+            new_origin.initramfs_etc.clear();
         }
         let revision = self
             .revision
@@ -251,7 +243,7 @@ impl Deploy {
                     bail!("Cannot look up version while pinned to commit");
                 }
                 if !rebased {
-                    ctx.progress.message(match origin.custom_origin() {
+                    ctx.progress.message(match &origin.custom_origin {
                         Some((_, desc)) => format!("Pinned to commit by custom origin: {desc}"),
                         None => "Pinned to commit; no upgrade available".into(),
                     });
@@ -259,20 +251,20 @@ impl Deploy {
                 if !repo.has_object(ostree::ObjectType::Commit, &c, gio::Cancellable::NONE)? {
                     bail!("Commit {c} is not available locally");
                 }
-                new_origin.set_override_commit(None);
+                new_origin.override_commit = None;
                 c
             }
             Refspec::Ref { remote, branch } => {
                 let pinned =
                     self.resolve_revision(ctx, &refspec, remote.as_deref(), &branch, revision)?;
-                match &pinned {
-                    Some(c) => new_origin.set_override_commit(Some(c)),
+                match pinned {
+                    Some(c) => new_origin.override_commit = Some(c),
                     // A plain upgrade or rebase follows the branch again, unless
                     // nothing may be pulled (then the current pin stays).
-                    None if self.may_pull() => new_origin.set_override_commit(None),
+                    None if self.may_pull() => new_origin.override_commit = None,
                     None => {}
                 }
-                let pin = new_origin.override_commit();
+                let pin = new_origin.override_commit.clone();
                 if let Some(remote) = remote.as_deref().filter(|_| self.may_pull()) {
                     let spec = PullSpec {
                         repo: ctx.sysroot_path.join("ostree/repo"),
@@ -293,7 +285,7 @@ impl Deploy {
                 }
             }
         };
-        let custom_changed = origin.custom_origin() != new_origin.custom_origin();
+        let custom_changed = origin.custom_origin != new_origin.custom_origin;
         let changed = csum != merge.csum().as_str() || refspec != current || custom_changed;
         let old_ref_to_purge = (rebased && !self.flags.skip_purge)
             .then(|| current.clone())
@@ -311,7 +303,7 @@ impl Deploy {
     /// Resolves `set-revision` on `refspec`'s branch: `Some(checksum)` to pin to.
     fn resolve_revision(
         &self,
-        ctx: &WorkerContext,
+        ctx: &Ctx,
         refspec: &str,
         remote: Option<&str>,
         branch: &str,
@@ -321,7 +313,7 @@ impl Deploy {
             return Ok(None);
         };
         let repo = ctx.sysroot.repo();
-        let history = |ctx: &WorkerContext| -> Result<()> {
+        let history = |ctx: &Ctx| -> Result<()> {
             if let Some(remote) = remote.filter(|_| self.may_pull()) {
                 let spec = PullSpec {
                     repo: ctx.sysroot_path.join("ostree/repo"),
@@ -355,7 +347,7 @@ impl Deploy {
     }
 
     /// Writes (or clears) the cached update against the booted deployment.
-    fn record_cached_update(&self, ctx: &WorkerContext, plan: &Plan) -> Result<()> {
+    fn record_cached_update(&self, ctx: &Ctx, plan: &Plan) -> Result<()> {
         let Some(booted) = ctx.sysroot.booted_deployment().filter(|_| ctx.is_root()) else {
             return Ok(());
         };
@@ -408,7 +400,7 @@ impl Deploy {
     }
 
     /// The structured journal record of a new deployment.
-    fn log_new_deployment(&self, ctx: &WorkerContext, new: &ostree::Deployment, plan: &Plan) {
+    fn log_new_deployment(&self, ctx: &Ctx, new: &ostree::Deployment, plan: &Plan) {
         use std::os::unix::fs::MetadataExt;
         let rel = ctx.sysroot.deployment_dirpath(new).to_string();
         let path = ctx.sysroot_path.join(&rel);
@@ -447,7 +439,7 @@ fn still_used(sysroot: &ostree::Sysroot, refspec: &str, merge: &ostree::Deployme
     sysroot.deployments().iter().any(|d| {
         !(d.csum() == merge.csum() && d.deployserial() == merge.deployserial())
             && d.origin()
-                .and_then(|kf| Origin::from_keyfile(&kf).refspec())
+                .and_then(|kf| Origin::from_keyfile(&kf).refspec)
                 .as_deref()
                 == Some(refspec)
     })

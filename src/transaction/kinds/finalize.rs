@@ -4,9 +4,8 @@
 use anyhow::{Result, bail};
 use std::path::Path;
 
-use super::Outcome;
+use super::{Ctx, Outcome};
 use crate::names;
-use crate::transaction::worker::WorkerContext;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Finalize {
@@ -18,7 +17,7 @@ pub(crate) struct Finalize {
 }
 
 impl super::Kind for Finalize {
-    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome> {
+    fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
         if sysroot.deployments().is_empty() {
             bail!("No deployments found");

@@ -3,11 +3,11 @@
 //! commit with a changed origin.
 
 use anyhow::{Result, bail};
+use std::collections::BTreeSet;
 
-use super::Outcome;
+use super::{Ctx, Outcome};
 use crate::deployment::origin::Origin;
-use crate::transaction::new_deployment::{self, NewDeployment, merge_and_origin};
-use crate::transaction::worker::WorkerContext;
+use crate::deployment::write::{self, NewDeployment, merge_and_origin};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct InitramfsState {
@@ -48,13 +48,13 @@ pub(crate) fn check_etc_paths<'a>(
 }
 
 fn redeploy(
-    ctx: &WorkerContext,
+    ctx: &Ctx,
     osname: &str,
     merge: &ostree::Deployment,
     origin: &Origin,
     lock_finalization: bool,
 ) -> Result<()> {
-    new_deployment::write(
+    write::write(
         ctx,
         &NewDeployment {
             osname,
@@ -69,9 +69,9 @@ fn redeploy(
 }
 
 impl super::Kind for InitramfsState {
-    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome> {
+    fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
-        if origin.regenerate_initramfs() == self.regenerate && self.args.is_empty() {
+        if origin.regenerate_initramfs == self.regenerate && self.args.is_empty() {
             bail!(
                 "initramfs regeneration state is already {}",
                 if self.regenerate {
@@ -81,7 +81,7 @@ impl super::Kind for InitramfsState {
                 }
             );
         }
-        let new_origin = Origin::parse(&origin.to_data())?;
+        let mut new_origin = origin.clone();
         new_origin.set_initramfs_regeneration(self.regenerate, &self.args);
         redeploy(
             ctx,
@@ -97,37 +97,29 @@ impl super::Kind for InitramfsState {
 }
 
 impl InitramfsEtc {
-    /// The tracked list after this request.
-    pub(crate) fn apply(&self, current: &[String]) -> Vec<String> {
-        let mut files: Vec<String> = if self.untrack_all {
-            Vec::new()
+    /// The tracked set after this request.
+    pub(crate) fn apply(&self, current: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut files = if self.untrack_all {
+            BTreeSet::new()
         } else {
-            current.to_vec()
+            current.clone()
         };
         files.retain(|f| !self.untrack.contains(f));
-        for t in &self.track {
-            if !files.contains(t) {
-                files.push(t.clone());
-            }
-        }
-        files.sort();
+        files.extend(self.track.iter().cloned());
         files
     }
 }
 
 impl super::Kind for InitramfsEtc {
-    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome> {
+    fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
-        let current = origin.initramfs_etc();
-        let mut sorted = current.clone();
-        sorted.sort();
-        let new = self.apply(&current);
-        if new == sorted && !self.force_sync {
+        let new = self.apply(&origin.initramfs_etc);
+        if new == origin.initramfs_etc && !self.force_sync {
             ctx.progress.message("No changes.");
             return Ok(Outcome::default());
         }
-        let new_origin = Origin::parse(&origin.to_data())?;
-        new_origin.set_initramfs_etc(&new);
+        let mut new_origin = origin.clone();
+        new_origin.initramfs_etc = new;
         redeploy(
             ctx,
             &self.osname,
@@ -163,15 +155,16 @@ mod tests {
             untrack: vec!["/etc/c".into()],
             ..Default::default()
         };
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
         assert_eq!(
-            req.apply(&["/etc/c".into(), "/etc/a".into()]),
-            ["/etc/a", "/etc/b"]
+            req.apply(&set(&["/etc/c", "/etc/a"])),
+            set(&["/etc/a", "/etc/b"])
         );
         let all = InitramfsEtc {
             untrack_all: true,
             track: vec!["/etc/z".into()],
             ..Default::default()
         };
-        assert_eq!(all.apply(&["/etc/a".into()]), ["/etc/z"]);
+        assert_eq!(all.apply(&set(&["/etc/a"])), set(&["/etc/z"]));
     }
 }

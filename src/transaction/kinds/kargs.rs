@@ -3,9 +3,8 @@
 
 use anyhow::{Result, anyhow};
 
-use super::Outcome;
-use crate::transaction::new_deployment::{self, NewDeployment, merge_and_origin};
-use crate::transaction::worker::WorkerContext;
+use super::{Ctx, Outcome};
+use crate::deployment::write::{self, NewDeployment, merge_and_origin};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct KernelArgs {
@@ -66,7 +65,7 @@ impl KernelArgs {
 }
 
 impl super::Kind for KernelArgs {
-    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome> {
+    fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let new = self.compute()?;
         let existing: Vec<String> = self.existing.split_whitespace().map(String::from).collect();
         if new == existing {
@@ -74,7 +73,7 @@ impl super::Kind for KernelArgs {
             return Ok(Outcome::default());
         }
         let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
-        new_deployment::write(
+        write::write(
             ctx,
             &NewDeployment {
                 osname: &self.osname,

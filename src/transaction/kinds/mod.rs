@@ -1,10 +1,10 @@
-//! Transaction kinds: one file per kind. A kind is the owned, `Send` description
-//! of the work, built on the main thread from a parsed call and executed in the
-//! worker; it never sees D-Bus types.
+//! Transaction kinds: one file per kind. A kind is the owned, `Send`
+//! description of the work, built on the main thread from a parsed call and
+//! executed in the worker on a [`Ctx`]; it never sees D-Bus types.
 
 use anyhow::Result;
 
-use super::worker::WorkerContext;
+pub(crate) use crate::deployment::Ctx;
 
 pub(crate) mod cleanup;
 pub(crate) mod deploy;
@@ -31,5 +31,5 @@ pub(crate) trait Kind: Send {
         false
     }
 
-    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome>;
+    fn execute(&self, ctx: &Ctx) -> Result<Outcome>;
 }

@@ -3,8 +3,7 @@
 
 use anyhow::{Result, bail};
 
-use super::Outcome;
-use crate::transaction::worker::WorkerContext;
+use super::{Ctx, Outcome};
 
 pub(crate) struct Rollback {
     pub osname: String,
@@ -49,7 +48,7 @@ pub(crate) fn around_current(
 }
 
 impl super::Kind for Rollback {
-    fn execute(&self, ctx: &WorkerContext) -> Result<Outcome> {
+    fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
         if sysroot.staged_deployment().is_some() {
             bail!("Staged deployment (remove with cleanup -p)");

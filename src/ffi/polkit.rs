@@ -87,6 +87,7 @@ impl Subject {
         // SAFETY: `name` is a valid NUL-terminated string for the call; the
         // function returns a new reference (transfer full) to a GObject.
         let obj = unsafe { ffi::polkit_system_bus_name_new(name.as_ptr()) };
+        // SAFETY: a non-null new reference, which the wrapper now owns.
         (!obj.is_null()).then(|| Self(unsafe { glib::Object::from_glib_full(obj) }))
     }
 
@@ -94,6 +95,7 @@ impl Subject {
     pub(crate) fn unix_process(pid: i32, uid: u32) -> Option<Self> {
         // SAFETY: plain integer arguments; returns a new reference (transfer full).
         let obj = unsafe { ffi::polkit_unix_process_new_for_owner(pid, 0, uid as c_int) };
+        // SAFETY: a non-null new reference, which the wrapper now owns.
         (!obj.is_null()).then(|| Self(unsafe { glib::Object::from_glib_full(obj) }))
     }
 }
@@ -143,9 +145,16 @@ unsafe extern "C" fn check_ready(
         // released when `owned` drops.
         let owned: glib::Object = unsafe { glib::Object::from_glib_full(result) };
         let p: *mut glib::gobject_ffi::GObject = owned.to_glib_none().0;
+        // SAFETY: `p` is a live PolkitAuthorizationResult for both getters.
+        let (authorized, challenge) = unsafe {
+            (
+                ffi::polkit_authorization_result_get_is_authorized(p) != 0,
+                ffi::polkit_authorization_result_get_is_challenge(p) != 0,
+            )
+        };
         Ok(Decision {
-            authorized: unsafe { ffi::polkit_authorization_result_get_is_authorized(p) } != 0,
-            challenge: unsafe { ffi::polkit_authorization_result_get_is_challenge(p) } != 0,
+            authorized,
+            challenge,
         })
     };
     (data.cb)(decision)

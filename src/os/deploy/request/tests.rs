@@ -15,7 +15,7 @@ fn tuple(items: &[Variant]) -> Variant {
 }
 
 fn update(mods: &[(&str, Variant)], opts: &[(&str, Variant)]) -> DeployCall {
-    DeployCall::parse("UpdateDeployment", &tuple(&[dict(mods), dict(opts)])).unwrap()
+    DeployCall::parse("UpdateDeployment", &tuple(&[dict(mods), dict(opts)]), &[]).unwrap()
 }
 
 fn actions(c: &DeployCall) -> Vec<&'static str> {
@@ -90,7 +90,12 @@ fn update_deployment_action_sets() {
 #[test]
 fn legacy_methods_map_onto_update_deployment() {
     let none = dict(&[]);
-    let c = DeployCall::parse("Deploy", &tuple(&["version=2".to_variant(), none.clone()])).unwrap();
+    let c = DeployCall::parse(
+        "Deploy",
+        &tuple(&["version=2".to_variant(), none.clone()]),
+        &[],
+    )
+    .unwrap();
     assert_eq!(actions(&c), ["deploy"]);
     let d = c.build("testos", &env()).unwrap();
     assert_eq!(d.revision.as_deref(), Some("version=2"));
@@ -100,7 +105,7 @@ fn legacy_methods_map_onto_update_deployment() {
     );
     assert_eq!(d.title, "deploy");
 
-    let c = DeployCall::parse("Upgrade", &tuple(std::slice::from_ref(&none))).unwrap();
+    let c = DeployCall::parse("Upgrade", &tuple(std::slice::from_ref(&none)), &[]).unwrap();
     let d = c.build("testos", &env()).unwrap();
     assert!(!d.flags.allow_downgrade);
     assert_eq!(d.title, "upgrade");
@@ -116,6 +121,7 @@ fn legacy_methods_map_onto_update_deployment() {
             "other:os/x".to_variant(),
             Vec::<String>::new().to_variant(),
         ]),
+        &[],
     )
     .unwrap();
     assert_eq!(actions(&c), ["rebase"]);
@@ -150,7 +156,7 @@ fn gnome_software_upgrade_options_are_accepted() {
         "no-overrides",
     ];
     let entries: Vec<(&str, Variant)> = keys.iter().map(|k| (*k, false.to_variant())).collect();
-    let c = DeployCall::parse("Upgrade", &tuple(&[dict(&entries)])).unwrap();
+    let c = DeployCall::parse("Upgrade", &tuple(&[dict(&entries)]), &[]).unwrap();
     c.build("testos", &env()).unwrap();
 }
 
@@ -226,21 +232,24 @@ fn conflicts_and_refusals() {
     assert!(
         DeployCall::parse(
             "UpdateDeployment",
-            &tuple(&[dict(&[("bogus", t.clone())]), dict(&[])])
+            &tuple(&[dict(&[("bogus", t.clone())]), dict(&[])]),
+            &[]
         )
         .is_err()
     );
     assert!(
         DeployCall::parse(
             "Upgrade",
-            &tuple(&[dict(&[("reboot", "yes".to_variant())])])
+            &tuple(&[dict(&[("reboot", "yes".to_variant())])]),
+            &[]
         )
         .is_err()
     );
     assert!(
         DeployCall::parse(
             "Upgrade",
-            &tuple(&[dict(&[("revision", "1".to_variant())])])
+            &tuple(&[dict(&[("revision", "1".to_variant())])]),
+            &[]
         )
         .is_err()
     );
@@ -251,12 +260,14 @@ fn automatic_update_modes_and_titles() {
     let c = DeployCall::parse(
         "AutomaticUpdateTrigger",
         &tuple(&[dict(&[("mode", "ex-stage".to_variant())])]),
+        &[],
     )
     .unwrap();
     assert_eq!(c.mode, Some(UpdatePolicy::Stage));
     let c = DeployCall::parse(
         "AutomaticUpdateTrigger",
         &tuple(&[dict(&[("mode", "sometimes".to_variant())])]),
+        &[],
     )
     .unwrap_err();
     assert_eq!(
@@ -269,6 +280,7 @@ fn automatic_update_modes_and_titles() {
             "initiating-command-line",
             "upgrade --trigger-automatic-update-policy ".to_variant(),
         )])]),
+        &[],
     )
     .unwrap();
     let mut e = env();

@@ -9,8 +9,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::worker::WorkerContext;
-use crate::deployment::cpio;
+use super::{Ctx, cpio};
 
 /// A temporary directory removed on drop.
 struct TempDir(PathBuf);
@@ -54,7 +53,7 @@ fn kernel_version(root: &Path) -> Result<String> {
 
 /// Hands an image to libostree, which keeps it for the deployment's boot entry;
 /// returns its checksum.
-fn stage(ctx: &WorkerContext, image: &Path) -> Result<String> {
+fn stage(ctx: &Ctx, image: &Path) -> Result<String> {
     let f = std::fs::File::open(image).with_context(|| format!("Opening {}", image.display()))?;
     let csum = ctx
         .sysroot
@@ -64,7 +63,7 @@ fn stage(ctx: &WorkerContext, image: &Path) -> Result<String> {
 }
 
 /// Runs `commit`'s own dracut with `args` and stages the result.
-pub(crate) fn regenerate(ctx: &WorkerContext, commit: &str, args: &[String]) -> Result<String> {
+pub(crate) fn regenerate(ctx: &Ctx, commit: &str, args: &[String]) -> Result<String> {
     let repo = ctx.sysroot.repo();
     let tmp_parent = ctx.sysroot_path.join("ostree/repo/tmp");
     let work = TempDir::new(&tmp_parent, "rpmostree-initramfs")?;
@@ -125,11 +124,7 @@ pub(crate) fn regenerate(ctx: &WorkerContext, commit: &str, args: &[String]) -> 
 
 /// Packs the tracked files (absolute `/etc/...` paths, read under `etc_root`) and
 /// stages the archive.
-pub(crate) fn etc_overlay(
-    ctx: &WorkerContext,
-    etc_root: &Path,
-    files: &[String],
-) -> Result<String> {
+pub(crate) fn etc_overlay(ctx: &Ctx, etc_root: &Path, files: &[String]) -> Result<String> {
     let mut w = cpio::Writer::new(Vec::new());
     let mut dirs = std::collections::BTreeSet::new();
     for f in files {

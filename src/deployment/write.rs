@@ -6,9 +6,8 @@
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
-use super::initramfs;
-use super::worker::WorkerContext;
-use crate::deployment::origin::Origin;
+use super::origin::Origin;
+use super::{Ctx, initramfs};
 use crate::names;
 
 /// What the new deployment is made of.
@@ -22,15 +21,10 @@ pub(crate) struct NewDeployment<'a> {
     pub lock_finalization: bool,
 }
 
-/// True when deployments are staged (a booted system managed at `/`).
-pub(crate) fn stages(ctx: &WorkerContext) -> bool {
-    ctx.is_root() && ctx.sysroot.booted_deployment().is_some()
-}
-
 /// Where tracked `/etc` files are read: the live `/etc` of a booted system, the
 /// merge deployment's `/etc` offline.
-fn etc_root(ctx: &WorkerContext, merge: &ostree::Deployment) -> PathBuf {
-    if stages(ctx) {
+fn etc_root(ctx: &Ctx, merge: &ostree::Deployment) -> PathBuf {
+    if ctx.stages() {
         PathBuf::from("/")
     } else {
         ctx.sysroot_path
@@ -39,17 +33,17 @@ fn etc_root(ctx: &WorkerContext, merge: &ostree::Deployment) -> PathBuf {
 }
 
 /// Writes the deployment; returns it.
-pub(crate) fn write(ctx: &WorkerContext, nd: &NewDeployment<'_>) -> Result<ostree::Deployment> {
+pub(crate) fn write(ctx: &Ctx, nd: &NewDeployment<'_>) -> Result<ostree::Deployment> {
     let sysroot = &ctx.sysroot;
     let mut overlays = Vec::new();
-    if nd.origin.regenerate_initramfs() {
+    if nd.origin.regenerate_initramfs {
         overlays.push(initramfs::regenerate(
             ctx,
             nd.commit,
-            &nd.origin.initramfs_args(),
+            &nd.origin.initramfs_args,
         )?);
     }
-    let etc = nd.origin.initramfs_etc();
+    let etc: Vec<String> = nd.origin.initramfs_etc.iter().cloned().collect();
     if !etc.is_empty() {
         overlays.push(initramfs::etc_overlay(ctx, &etc_root(ctx, nd.merge), &etc)?);
     }
@@ -66,15 +60,15 @@ pub(crate) fn write(ctx: &WorkerContext, nd: &NewDeployment<'_>) -> Result<ostre
         overlay_initrds: (!overlay_refs.is_empty()).then_some(overlay_refs.as_slice()),
         ..Default::default()
     };
-    let kf = nd.origin.keyfile();
+    let kf = nd.origin.to_keyfile();
     ctx.check_cancelled()?;
-    let new = if stages(ctx) {
+    let new = if ctx.stages() {
         ctx.progress.task_begin("Staging deployment");
         set_finalization_lock(nd.lock_finalization)?;
         sysroot.stage_tree_with_options(
             Some(nd.osname),
             nd.commit,
-            Some(kf),
+            Some(&kf),
             Some(nd.merge),
             &opts,
             Some(&ctx.cancellable),
@@ -84,7 +78,7 @@ pub(crate) fn write(ctx: &WorkerContext, nd: &NewDeployment<'_>) -> Result<ostre
         let new = sysroot.deploy_tree_with_options(
             Some(nd.osname),
             nd.commit,
-            Some(kf),
+            Some(&kf),
             Some(nd.merge),
             Some(&opts),
             Some(&ctx.cancellable),
@@ -134,10 +128,7 @@ fn set_finalization_lock(locked: bool) -> Result<()> {
 /// of every new deployment. It is the pending deployment if there is one (so a
 /// new change keeps an earlier pending one), else the booted one; offline, the
 /// first deployment of the stateroot.
-pub(crate) fn merge_and_origin(
-    ctx: &WorkerContext,
-    osname: &str,
-) -> Result<(ostree::Deployment, Origin)> {
+pub(crate) fn merge_and_origin(ctx: &Ctx, osname: &str) -> Result<(ostree::Deployment, Origin)> {
     let merge = ctx
         .sysroot
         .deployments()

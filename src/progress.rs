@@ -1,6 +1,6 @@
-//! Progress of a running transaction: one `Event` enum that mirrors the
-//! `Transaction` signals, and the `Send` sink a worker reports through. Lossy
-//! events (percent, download) are throttled; the others are never dropped.
+//! Progress of running work: one `Event` enum that mirrors the `Transaction`
+//! signals, and the `Send` sink any thread reports through. Lossy events
+//! (percent, download) are throttled; the others are never dropped.
 
 use glib::Variant;
 use glib::prelude::*;
@@ -39,8 +39,6 @@ pub(crate) enum Event {
     ProgressEnd,
     /// The title became known at execution start.
     Title(String),
-    /// The worker is done (always the last event).
-    Done(super::worker::WorkerResult),
 }
 
 impl Event {
@@ -68,7 +66,7 @@ impl Event {
                 ("SignatureProgress", body)
             }
             Self::ProgressEnd => ("ProgressEnd", ().to_variant()),
-            Self::Title(_) | Self::Done(_) => return None,
+            Self::Title(_) => return None,
         })
     }
 

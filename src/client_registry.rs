@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::bus::Unwatch;
+
 /// What we know about a bus peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ClientInfo {
@@ -36,10 +38,6 @@ impl ClientInfo {
         self.id.as_deref().filter(|id| *id != "cli")
     }
 }
-
-/// Stops watching a client's bus name. (gio-rs cannot name the watcher id type
-/// of `bus_watch_name`, so the unwatch call is kept as a closure.)
-pub(crate) type Unwatch = Box<dyn FnOnce()>;
 
 struct Entry {
     info: ClientInfo,

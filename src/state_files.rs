@@ -1,6 +1,6 @@
-//! The update driver record (`register-driver`): which agent drives updates,
-//! kept as a serialized `a{sv}` (`driver-name`, `driver-sd-unit`) in the
-//! runtime directory, where the CLI and status read it.
+//! State files the daemon writes and the CLI reads: the update driver record
+//! (`register-driver`: which agent drives updates), a serialized `a{sv}`
+//! (`driver-name`, `driver-sd-unit`) in the runtime directory.
 
 use anyhow::{Context, Result, bail};
 use glib::prelude::*;
