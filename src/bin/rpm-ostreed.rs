@@ -1,6 +1,6 @@
 //! `rpm-ostreed`: the daemon's executable (`rpm-ostree start-daemon` executes
 //! it), and the helper processes its transactions run (`internal-pull`,
-//! `internal-prune`). Kept apart from the command line client so that only the
+//! `internal-cleanup`). Kept apart from the command line client so that only the
 //! daemon loads libostree, libpolkit and their dependencies: the client starts
 //! in a fraction of the time.
 
@@ -14,7 +14,7 @@ type HelperMain = fn() -> ExitCode;
 /// The helper verbs.
 const HELPERS: &[(&str, HelperMain)] = &[
     ("internal-pull", pull::helper_main),
-    ("internal-prune", cleanup::helper_main),
+    ("internal-cleanup", cleanup::helper_main),
 ];
 
 fn main() -> ExitCode {

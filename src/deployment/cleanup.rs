@@ -1,10 +1,11 @@
-//! Cleaning the sysroot: libostree's cleanup of old boot versions and
-//! deployments, then libostree's prune of the system repository (refs-only,
-//! depth 0, every deployment kept: what `ostree admin cleanup` does), which
-//! runs in a helper process (`rpm-ostreed internal-prune`) so that its
-//! bookkeeping of every reachable object never stays in the daemon's heap.
-//! While a new deployment is staged, the prune can run beside it, keeping
-//! the commit being staged.
+//! Cleaning the sysroot, as `ostree admin cleanup` does it: libostree's
+//! cleanup of old boot versions and deployments, then libostree's prune of
+//! the system repository (refs-only, depth 0, every deployment kept). It runs
+//! in a helper process (`rpm-ostreed internal-cleanup`), so that its
+//! bookkeeping of every reachable object never stays in the daemon's heap;
+//! the helper can be started before the work that precedes the cleanup (it
+//! waits for its request), taking its start-up off the critical path. The
+//! caller holds the sysroot lock throughout.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -17,46 +18,36 @@ use crate::ffi::ostree::Pruned;
 use crate::helper::{Helper, protocol};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct PruneRequest {
+struct CleanupRequest {
     sysroot: PathBuf,
-    /// Commits to keep besides the refs and the deployments.
-    extra_roots: Vec<String>,
 }
 
-/// A prune running in a helper process.
-pub(crate) struct Background(Helper<(), Pruned>);
+/// A cleanup helper, started and waiting for its request.
+pub(crate) struct Cleanup(Helper<(), Pruned>);
 
-impl Background {
-    /// Starts pruning the repository of the sysroot at `sysroot_path`,
-    /// keeping `extra_roots` too.
-    pub(crate) fn start(
-        sysroot_path: &Path,
-        extra_roots: &[&str],
-        cancellable: &gio::Cancellable,
-    ) -> Result<Self> {
-        let request = PruneRequest {
-            sysroot: sysroot_path.to_path_buf(),
-            extra_roots: extra_roots.iter().map(|s| s.to_string()).collect(),
-        };
-        Helper::spawn("internal-prune", &request, cancellable)
+impl Cleanup {
+    /// Starts the helper; cancellation kills it.
+    pub(crate) fn start(cancellable: &gio::Cancellable) -> Result<Self> {
+        Helper::start("internal-cleanup", cancellable)
             .map(Self)
-            .context("Starting the prune")
+            .context("Starting the cleanup")
     }
 
-    /// Waits for the prune to end; cancellation kills it.
-    pub(crate) fn wait(self) -> Result<Pruned> {
+    /// Cleans the sysroot at `sysroot_path` (as it is now) and waits.
+    pub(crate) fn run(mut self, sysroot_path: &Path) -> Result<Pruned> {
+        let request = CleanupRequest {
+            sysroot: sysroot_path.to_path_buf(),
+        };
+        self.0.send(&request)?;
         self.0
             .wait(Duration::MAX, |()| {})
-            .context("Pruning the repository")
+            .context("Cleaning up the sysroot")
     }
 }
 
-/// The whole cleanup: old boot versions and deployments, then the prune.
+/// Starts the cleanup helper and runs it.
 pub(crate) fn cleanup_sysroot(ctx: &Ctx) -> Result<Pruned> {
-    ctx.sysroot
-        .prepare_cleanup(Some(&ctx.cancellable))
-        .context("Cleaning up the sysroot")?;
-    Background::start(&ctx.sysroot_path, &[], &ctx.cancellable)?.wait()
+    Cleanup::start(&ctx.cancellable)?.run(&ctx.sysroot_path)
 }
 
 /// The message upstream prints after a prune that freed something.
@@ -69,21 +60,22 @@ pub(crate) fn freed_message(p: &Pruned) -> Option<String> {
     })
 }
 
-fn prune(req: PruneRequest) -> Result<Pruned> {
+fn cleanup(req: CleanupRequest) -> Result<Pruned> {
     let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(&req.sysroot)));
     sysroot
         .load(gio::Cancellable::NONE)
         .with_context(|| format!("Loading sysroot {}", req.sysroot.display()))?;
-    Ok(crate::ffi::ostree::cleanup_prune_repo(
-        &sysroot,
-        &req.extra_roots,
-        &gio::Cancellable::new(),
-    )?)
+    sysroot
+        .prepare_cleanup(gio::Cancellable::NONE)
+        .context("Cleaning up the sysroot")?;
+    let pruned = crate::ffi::ostree::cleanup_prune_repo(&sysroot, &gio::Cancellable::new())
+        .context("Pruning the repository")?;
+    Ok(pruned)
 }
 
-/// Entry point of the helper `rpm-ostreed internal-prune`.
+/// Entry point of the helper `rpm-ostreed internal-cleanup`.
 pub fn helper_main() -> ExitCode {
-    protocol::serve(|req: PruneRequest, _: &protocol::Emitter<()>| prune(req))
+    protocol::serve(|req: CleanupRequest, _: &protocol::Emitter<()>| cleanup(req))
 }
 
 #[cfg(test)]

@@ -109,6 +109,9 @@ pub(crate) fn pull(
     })
 }
 
+/// How often the helper reports counters (the final ones always go out).
+const COUNTS_INTERVAL: Duration = Duration::from_millis(100);
+
 fn counts(p: &ostree::AsyncProgress) -> Counts {
     Counts {
         start: p.uint64("start-time"),
@@ -134,9 +137,20 @@ fn run(spec: &PullSpec, out: &protocol::Emitter<PullProgress>) -> Result<()> {
     repo.open(gio::Cancellable::NONE)?;
     let progress = ostree::AsyncProgress::new();
     let o = out.clone();
+    // libostree reports every change; the daemon shows a few per second.
+    let last = std::cell::Cell::new(None::<std::time::Instant>);
     progress.connect_changed(move |p| match p.status().filter(|s| !s.is_empty()) {
         Some(status) => o.progress(PullProgress::Status(status.to_string())),
-        None => o.progress(PullProgress::Counts(counts(p))),
+        None => {
+            let now = std::time::Instant::now();
+            if last
+                .get()
+                .is_none_or(|t| now.duration_since(t) >= COUNTS_INTERVAL)
+            {
+                last.set(Some(now));
+                o.progress(PullProgress::Counts(counts(p)));
+            }
+        }
     });
     let o = out.clone();
     repo.connect_gpg_verify_result(move |_, commit, result| {

@@ -97,6 +97,19 @@ pub(crate) fn write(ctx: &Ctx, nd: &NewDeployment<'_>) -> Result<ostree::Deploym
     Ok(new)
 }
 
+/// Writes a new list of deployments (boot entries included) without
+/// libostree's cleanup afterwards: that is [`super::cleanup`]'s, in its
+/// helper.
+pub(crate) fn write_deployments(ctx: &Ctx, deployments: &[ostree::Deployment]) -> Result<()> {
+    ctx.check_cancelled()?;
+    let opts = ostree::SysrootWriteDeploymentsOpts {
+        do_postclean: false,
+    };
+    ctx.sysroot
+        .write_deployments_with_options(deployments, &opts, Some(&ctx.cancellable))
+        .context("Writing deployments")
+}
+
 /// The merge deployment's kernel arguments.
 fn merge_kargs(merge: &ostree::Deployment) -> String {
     merge

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
-use std::process::{Child, ChildStdout};
+use std::process::{Child, ChildStdin, ChildStdout};
 use std::time::{Duration, Instant};
 
 pub(crate) use protocol::Line;
@@ -70,6 +70,8 @@ impl Drop for CancelPipe {
 pub(crate) struct Helper<P, R> {
     verb: String,
     child: Child,
+    /// Until the request is sent.
+    stdin: Option<ChildStdin>,
     stdout: ChildStdout,
     cancel: CancelPipe,
     buf: Vec<u8>,
@@ -91,26 +93,43 @@ impl<P: DeserializeOwned, R: DeserializeOwned> Helper<P, R> {
         request: &impl Serialize,
         cancellable: &gio::Cancellable,
     ) -> Result<Self> {
+        let mut helper = Self::start(verb, cancellable)?;
+        helper.send(request)?;
+        Ok(helper)
+    }
+
+    /// Starts helper `verb`, which waits for its request: starting early
+    /// takes the helper's start-up off the path of what comes before the
+    /// request.
+    pub(crate) fn start(verb: &str, cancellable: &gio::Cancellable) -> Result<Self> {
         cancellable.set_error_if_cancelled()?;
         let cancel = CancelPipe::new(cancellable)?;
         let mut child = spawn::spawn(verb)?;
         let stdout = child.stdout.take().context("No pipe from the helper")?;
-        let mut helper = Self {
+        let stdin = child.stdin.take();
+        Ok(Self {
             verb: verb.to_string(),
             child,
+            stdin,
             stdout,
             cancel,
             buf: Vec::new(),
             done: false,
             _lines: std::marker::PhantomData,
-        };
+        })
+    }
+
+    /// Hands the helper its request (once).
+    pub(crate) fn send(&mut self, request: &impl Serialize) -> Result<()> {
         let text = serde_json::to_vec(request).context("Encoding the helper request")?;
-        let mut stdin = helper.child.stdin.take().context("No pipe to the helper")?;
+        let mut stdin = self
+            .stdin
+            .take()
+            .context("The helper has its request already")?;
         // A helper that died before reading reports why on its stderr; its
         // missing result line is the error then.
         let _ = stdin.write_all(&text);
-        drop(stdin);
-        Ok(helper)
+        Ok(())
     }
 
     fn kill(&mut self) {
@@ -135,6 +154,9 @@ impl<P: DeserializeOwned, R: DeserializeOwned> Helper<P, R> {
     pub(crate) fn next(&mut self, stall: Duration) -> Result<Reply<P, R>> {
         if self.done {
             bail!("Helper {} already ended", self.verb);
+        }
+        if self.stdin.is_some() {
+            bail!("Helper {} has no request yet", self.verb);
         }
         let line = self.read_line(stall)?;
         let parsed: Line<P, R> = match line {

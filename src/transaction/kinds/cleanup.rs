@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::rollback::around_current;
 use super::{Ctx, Outcome};
 use crate::deployment::cleanup::{cleanup_sysroot, freed_message};
+use crate::deployment::write::write_deployments;
 
 /// What to clean, from the `elements` of `Cleanup`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,10 +82,7 @@ impl super::Kind for Cleanup {
                 .collect();
             removed = all.len() - keep.len();
             if removed > 0 {
-                ctx.check_cancelled()?;
-                sysroot
-                    .write_deployments(&keep, Some(&ctx.cancellable))
-                    .context("Writing deployments")?;
+                write_deployments(ctx, &keep)?;
             } else {
                 ctx.progress.message("Deployments unchanged.");
             }

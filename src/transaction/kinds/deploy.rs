@@ -137,16 +137,8 @@ impl super::Kind for Deploy {
             return Ok(Outcome::default());
         }
         ctx.check_cancelled()?;
-        // The prune overlaps the staging (the target commit is one of its roots).
-        let background = if ctx.stages() {
-            Some(cleanup::Background::start(
-                &ctx.sysroot_path,
-                &[plan.csum.as_str()],
-                &ctx.cancellable,
-            )?)
-        } else {
-            None
-        };
+        // The cleanup helper starts while the deployment is written.
+        let cleanup = cleanup::Cleanup::start(&ctx.cancellable)?;
         let new = write::write(
             ctx,
             &NewDeployment {
@@ -164,15 +156,7 @@ impl super::Kind for Deploy {
                 .with_context(|| format!("Removing ref {old}"))?;
         }
         ctx.progress.task_begin("Pruning repository");
-        let pruned = match background {
-            Some(bg) => {
-                sysroot
-                    .prepare_cleanup(Some(&ctx.cancellable))
-                    .context("Cleaning up the sysroot")?;
-                bg.wait()?
-            }
-            None => cleanup::cleanup_sysroot(ctx)?,
-        };
+        let pruned = cleanup.run(&ctx.sysroot_path)?;
         ctx.progress.task_end("done");
         if let Some(msg) = cleanup::freed_message(&pruned) {
             ctx.progress.message(&msg);

@@ -3,6 +3,9 @@
 
 use anyhow::{Result, bail};
 
+use crate::deployment::cleanup::cleanup_sysroot;
+use crate::deployment::write::write_deployments;
+
 use super::{Ctx, Outcome};
 
 pub(crate) struct Rollback {
@@ -73,8 +76,9 @@ impl super::Kind for Rollback {
         }
         let mut new_order = vec![Clone::clone(&target)];
         new_order.extend(all.into_iter().filter(|d| !same(d, &target)));
-        ctx.check_cancelled()?;
-        sysroot.write_deployments(&new_order, Some(&ctx.cancellable))?;
+        write_deployments(ctx, &new_order)?;
+        // What libostree's own write would have cleaned, in the helper.
+        cleanup_sysroot(ctx)?;
         Ok(Outcome {
             reboot: self.reboot,
         })
