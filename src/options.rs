@@ -150,15 +150,8 @@ pub(crate) fn parse_single(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::dict;
     use glib::prelude::*;
-
-    fn dict(entries: &[(&str, Variant)]) -> Variant {
-        let m: BTreeMap<String, Variant> = entries
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        m.to_variant()
-    }
 
     const SPECS: &[OptionSpec] = &[
         OptionSpec::new("reboot", "b"),

@@ -45,3 +45,13 @@ pub(crate) fn check_method_table(iface: &str, rows: &[(&str, crate::authz::Acces
         }
     }
 }
+
+/// An `a{sv}` of `entries`.
+pub(crate) fn dict(entries: &[(&str, glib::Variant)]) -> glib::Variant {
+    use glib::prelude::*;
+    let m: std::collections::BTreeMap<String, glib::Variant> = entries
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    m.to_variant()
+}

@@ -1,14 +1,6 @@
 use super::*;
+use crate::testutil::dict;
 use glib::prelude::*;
-use std::collections::BTreeMap;
-
-fn dict(entries: &[(&str, Variant)]) -> Variant {
-    let m: BTreeMap<String, Variant> = entries
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    m.to_variant()
-}
 
 fn tuple(items: &[Variant]) -> Variant {
     Variant::tuple_from_iter(items.iter().cloned())
