@@ -14,6 +14,7 @@ pub(crate) mod config;
 pub(crate) mod error;
 pub mod names;
 pub(crate) mod options;
+pub mod pkgdiff;
 pub(crate) mod progress;
 pub(crate) mod state_files;
 // Bindings.
@@ -21,6 +22,8 @@ pub(crate) mod ffi;
 // Helper processes and the domain.
 pub mod deployment;
 pub(crate) mod helper;
+pub mod layering;
+pub mod local;
 // Transactions.
 pub mod transaction;
 // The D-Bus face.

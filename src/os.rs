@@ -16,10 +16,16 @@ use crate::state::Daemon;
 
 mod bootconfig;
 mod deploy;
+mod diffs;
 mod maintenance;
 
 use bootconfig::{get_deployment_boot_config, initramfs_etc, kernel_args, set_initramfs_state};
 use deploy::{automatic_update_trigger, deploy_family};
+use diffs::{
+    download_deploy_rpm_diff, download_rebase_rpm_diff, download_update_rpm_diff,
+    get_cached_deploy_rpm_diff, get_cached_rebase_rpm_diff, get_cached_update_rpm_diff,
+    get_deployments_rpm_diff,
+};
 use maintenance::{cleanup, clear_rollback_target, finalize_deployment, rollback};
 
 fn properties(daemon: &Daemon, osname: &str) -> Props {
@@ -138,18 +144,18 @@ const UPDATE_DEPLOYMENT_ACTIONS: &[&str] = &[
 #[rustfmt::skip]
 const OS_ROWS: &[Row<str>] = &[
     row("AutomaticUpdateTrigger", actions(&["upgrade"]), automatic_update_trigger),
-    row("GetDeploymentsRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("GetDeploymentsRpmDiff", actions(&["repo-refresh"]), get_deployments_rpm_diff),
     row("Deploy", actions(&["deploy"]), deploy_family),
-    row("GetCachedDeployRpmDiff", actions(&["repo-refresh"]), not_yet),
-    row("DownloadDeployRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("GetCachedDeployRpmDiff", actions(&["repo-refresh"]), get_cached_deploy_rpm_diff),
+    row("DownloadDeployRpmDiff", actions(&["repo-refresh"]), download_deploy_rpm_diff),
     row("Upgrade", actions(&["upgrade"]), deploy_family),
-    row("GetCachedUpdateRpmDiff", actions(&["repo-refresh"]), not_yet),
-    row("DownloadUpdateRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("GetCachedUpdateRpmDiff", actions(&["repo-refresh"]), get_cached_update_rpm_diff),
+    row("DownloadUpdateRpmDiff", actions(&["repo-refresh"]), download_update_rpm_diff),
     row("Rollback", actions(&["rollback"]), rollback),
     row("ClearRollbackTarget", actions(&["rollback"]), clear_rollback_target),
     row("Rebase", actions(&["rebase"]), deploy_family),
-    row("GetCachedRebaseRpmDiff", actions(&["repo-refresh"]), not_yet),
-    row("DownloadRebaseRpmDiff", actions(&["repo-refresh"]), not_yet),
+    row("GetCachedRebaseRpmDiff", actions(&["repo-refresh"]), get_cached_rebase_rpm_diff),
+    row("DownloadRebaseRpmDiff", actions(&["repo-refresh"]), download_rebase_rpm_diff),
     row("PkgChange", actions(&["install-uninstall-packages"]), not_yet),
     row("SetInitramfsState", actions(&["bootconfig"]), set_initramfs_state),
     row("InitramfsEtc", actions(&["bootconfig"]), initramfs_etc),

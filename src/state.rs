@@ -20,7 +20,7 @@ pub(crate) struct SysrootView {
     pub sysroot: ostree::Sysroot,
     pub status: SysrootStatus,
     key: ChangeKey,
-    sigs: SignatureCache,
+    pub sigs: SignatureCache,
 }
 
 /// How the D-Bus objects learn of a new state (the daemon's `run` wires the

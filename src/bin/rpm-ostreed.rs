@@ -6,6 +6,7 @@
 
 use clap::Parser;
 use rpmostree::deployment::{cleanup, pull};
+use rpmostree::layering::pkgdb;
 use std::process::ExitCode;
 
 /// A helper's entry point: it reads its request on stdin.
@@ -15,10 +16,17 @@ type HelperMain = fn() -> ExitCode;
 const HELPERS: &[(&str, HelperMain)] = &[
     ("internal-pull", pull::helper_main),
     ("internal-cleanup", cleanup::helper_main),
+    ("internal-pkgdiff", pkgdb::helper_main),
 ];
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `rpm-ostree db ...` (and its alias `rpm`) runs here, where libostree is.
+    if args.get(1).is_some_and(|a| a == "db" || a == "rpm") {
+        let mut argv = vec![std::ffi::OsString::from("rpm-ostree db")];
+        argv.extend(args.into_iter().skip(2));
+        return rpmostree::local::db::main(argv);
+    }
     if let Some((_, helper)) = HELPERS
         .iter()
         .find(|(verb, _)| args.get(1).is_some_and(|a| a == verb))

@@ -72,12 +72,22 @@ pub enum Command {
     /// Apply a transient overlayfs to /usr
     #[command(alias = "unlock")]
     Usroverlay(UsroverlayArgs),
+    /// Commands to query the RPM database
+    #[command(alias = "rpm", disable_help_flag = true)]
+    Db(PassThroughArgs),
     /// Development and test utilities
     #[command(hide = true, subcommand)]
     Testutils(TestutilsCmd),
     /// Internal: generate man pages and shell completions
     #[command(hide = true, subcommand)]
     Internals(InternalsCmd),
+}
+
+/// The arguments of a command another executable implements (`db`).
+#[derive(Debug, Args)]
+pub struct PassThroughArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,9 +5,12 @@ pub mod cli;
 mod cmd;
 mod connection;
 mod json;
+mod pkgdiff;
 mod progress;
 mod status_text;
 mod txn;
+
+pub use pkgdiff::daemon_executable;
 
 use clap::Parser;
 use clap::error::ErrorKind;

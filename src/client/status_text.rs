@@ -5,6 +5,8 @@ use glib::Variant;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::pkgdiff::PkgDiff;
+
 pub(crate) type Dict = BTreeMap<String, Variant>;
 
 /// Width of the key column: `len("InactiveRemoteOverrides")`.
@@ -26,6 +28,8 @@ pub(crate) struct StatusInput {
     pub busy: bool,
     pub cached_update: Option<Dict>,
     pub default_checksum: Option<String>,
+    /// The package changes of the pending deployment (shown with it).
+    pub pending_diff: Option<PkgDiff>,
     pub verbose: bool,
     pub booted_only: bool,
     pub color: bool,
@@ -257,6 +261,12 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
         out.kv(w, "StateRoot", &os);
     }
     gpg_lines(out, w, d, input.verbose);
+    if index == 0
+        && !b(d, "booted")
+        && let Some(diff) = &input.pending_diff
+    {
+        diff_lines(out, w, diff, input.verbose);
+    }
     if b(d, "regenerate-initramfs") {
         let args = strv(d, "initramfs-args");
         let v = if args.is_empty() {
@@ -281,6 +291,15 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
     }
 }
 
+/// `Diff: N upgraded, ...`, or with `verbose` the changed packages.
+fn diff_lines(out: &mut Out, width: usize, diff: &PkgDiff, verbose: bool) {
+    if verbose {
+        out.text.push_str(&diff.aligned(width));
+    } else if !diff.is_empty() {
+        out.kv(width, "Diff", &diff.summary());
+    }
+}
+
 /// The `AvailableUpdate:` block of a cached update.
 pub(crate) fn render_cached_update(update: &Dict, verbose: bool, color: bool) -> String {
     let mut out = Out {
@@ -295,6 +314,9 @@ pub(crate) fn render_cached_update(update: &Dict, verbose: bool, color: bool) ->
             out.kv(w, "Commit", &c);
         }
         gpg_lines(&mut out, w, update, verbose);
+    }
+    if let Some(diff) = update.get("rpm-diff").and_then(PkgDiff::from_rpm_diff) {
+        diff_lines(&mut out, w, &diff, verbose);
     }
     out.text
 }

@@ -3,10 +3,57 @@
 //! commit it was computed against.
 
 use glib::Variant;
+use glib::prelude::*;
 use std::path::{Path, PathBuf};
 
 use super::Dict;
+use super::refspec::Refspec;
+use super::status::commit_info;
 use crate::names;
+
+/// What clients are told about a commit an update or diff leads to (the
+/// `details` of `GetCached*RpmDiff`, the start of a cached update): `osname`,
+/// `checksum`, `version` and `timestamp` when the commit has them, `origin`,
+/// and for a remote's ref `gpg-enabled` and `signatures` (checked by
+/// `verify(remote, checksum)`) or `remote-error`.
+pub(crate) fn commit_details(
+    repo: &ostree::Repo,
+    osname: &str,
+    refspec: &str,
+    csum: &str,
+    verify: &mut dyn FnMut(&str, &str) -> Option<Variant>,
+) -> Dict {
+    let mut d = Dict::new();
+    if let Refspec::Ref {
+        remote: Some(remote),
+        ..
+    } = Refspec::parse(refspec)
+    {
+        match repo.remote_get_gpg_verify(&remote) {
+            Ok(gpg) => {
+                d.insert("gpg-enabled".into(), gpg.to_variant());
+                if gpg && let Some(s) = verify(&remote, csum) {
+                    d.insert("signatures".into(), s);
+                }
+            }
+            Err(e) => {
+                d.insert("remote-error".into(), e.message().to_variant());
+            }
+        }
+    }
+    d.insert("osname".into(), osname.to_variant());
+    d.insert("checksum".into(), csum.to_variant());
+    if let Some(info) = commit_info(repo, csum) {
+        if let Some(v) = info.version {
+            d.insert("version".into(), v.to_variant());
+        }
+        if info.timestamp > 0 {
+            d.insert("timestamp".into(), info.timestamp.to_variant());
+        }
+    }
+    d.insert("origin".into(), refspec.to_variant());
+    d
+}
 
 /// The cache file; only a sysroot at `/` has one.
 pub(crate) fn path(sysroot_path: &Path) -> Option<PathBuf> {
@@ -49,7 +96,7 @@ pub(crate) fn store(sysroot_path: &Path, update: Option<&Dict>) -> anyhow::Resul
             let dir = path.parent().expect("cache file has a parent");
             std::fs::create_dir_all(dir).with_context(|| format!("Creating {}", dir.display()))?;
             let tmp = path.with_extension("gv.tmp");
-            let v = glib::prelude::ToVariant::to_variant(dict);
+            let v = dict.to_variant();
             std::fs::write(&tmp, v.data_as_bytes())
                 .and_then(|_| std::fs::rename(&tmp, &path))
                 .with_context(|| format!("Writing {}", path.display()))

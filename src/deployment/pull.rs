@@ -30,6 +30,9 @@ pub(crate) struct PullSpec {
     pub metadata_only: bool,
     /// History depth of commit objects (-1: all).
     pub depth: i32,
+    /// Pull only these directories of the tree (with the commit).
+    #[serde(default)]
+    pub subdirs: Vec<String>,
 }
 
 /// libostree's counters, in the layout of the `DownloadProgress` signal.
@@ -177,6 +180,9 @@ fn run(spec: &PullSpec, out: &protocol::Emitter<PullProgress>) -> Result<()> {
     if spec.depth != 0 {
         opts.insert_value("depth", &spec.depth.to_variant());
     }
+    if !spec.subdirs.is_empty() {
+        opts.insert_value("subdirs", &spec.subdirs.to_variant());
+    }
     let result = repo.pull_with_options(
         &spec.remote,
         &opts.end(),
@@ -214,6 +220,7 @@ mod tests {
             commit: Some("c".repeat(64)),
             metadata_only: true,
             depth: -1,
+            subdirs: Vec::new(),
         };
         let text = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<PullSpec>(&text).unwrap(), s);

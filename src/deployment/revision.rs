@@ -65,6 +65,13 @@ pub(crate) fn resolve_version(repo: &ostree::Repo, rev: &str, version: &str) -> 
         .ok_or_else(|| anyhow!("Version {version} not found in {rev}"))
 }
 
+/// The newest commit of `rev`'s history, as far as the repository has it,
+/// with version `version` (nothing is pulled).
+pub(crate) fn cached_version(repo: &ostree::Repo, rev: &str, version: &str) -> Result<String> {
+    find_in_history(repo, rev, |_, v| v == Some(version))?
+        .ok_or_else(|| anyhow!("Version {version} not cached in {rev}"))
+}
+
 /// Checks that `csum` is in `rev`'s history.
 pub(crate) fn check_on_branch(repo: &ostree::Repo, rev: &str, csum: &str) -> Result<()> {
     find_in_history(repo, rev, |c, _| c == csum)?
@@ -81,8 +88,18 @@ pub(crate) struct RebaseTarget {
 }
 
 /// Resolves `target` (`remote:ref`, `remote:`, `:ref`, `ref`, a checksum, with an
-/// optional `ostree://` prefix) against the `current` refspec.
+/// optional `ostree://` prefix) against the `current` refspec; a target equal
+/// to the current refspec is refused.
 pub(crate) fn resolve_rebase(current: &str, target: &str) -> Result<RebaseTarget> {
+    let t = complete_refspec(current, target)?;
+    if t.refspec == current {
+        bail!("Old and new refs are equal: {}", t.refspec);
+    }
+    Ok(t)
+}
+
+/// Completes a partial refspec `target` with what `current` has.
+pub(crate) fn complete_refspec(current: &str, target: &str) -> Result<RebaseTarget> {
     let target = target.strip_prefix("ostree://").unwrap_or(target);
     if target.is_empty() {
         bail!("Refspec is empty");
@@ -108,9 +125,6 @@ pub(crate) fn resolve_rebase(current: &str, target: &str) -> Result<RebaseTarget
             None => (target.to_string(), false),
         }
     };
-    if refspec == current {
-        bail!("Old and new refs are equal: {refspec}");
-    }
     Ok(RebaseTarget {
         refspec,
         remote_only,

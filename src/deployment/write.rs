@@ -142,8 +142,15 @@ fn set_finalization_lock(locked: bool) -> Result<()> {
 /// new change keeps an earlier pending one), else the booted one; offline, the
 /// first deployment of the stateroot.
 pub(crate) fn merge_and_origin(ctx: &Ctx, osname: &str) -> Result<(ostree::Deployment, Origin)> {
-    let merge = ctx
-        .sysroot
+    merge_and_origin_of(&ctx.sysroot, osname)
+}
+
+/// [`merge_and_origin`] of a loaded sysroot.
+pub(crate) fn merge_and_origin_of(
+    sysroot: &ostree::Sysroot,
+    osname: &str,
+) -> Result<(ostree::Deployment, Origin)> {
+    let merge = sysroot
         .deployments()
         .into_iter()
         .find(|d| d.osname() == osname)

@@ -11,7 +11,7 @@ use crate::error::{BusError, reply_error};
 use crate::gate::{Request, create_transaction, start_transaction};
 use crate::state::Daemon;
 
-mod request;
+pub(super) mod request;
 
 use request::{BuildEnv, DeployCall};
 

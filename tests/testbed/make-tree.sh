@@ -26,6 +26,10 @@
 #                                               $TESTBED_DRACUT_LOG if that is set
 #   usr/share/testos/version                    VERSION
 #   usr/share/testos/files/file-NNNN            NFILES small files
+#   usr/share/rpm/rpmdb.sqlite                  a real (sqlite) rpm database of the
+#                                               base packages of VERSION (rpms/README:
+#                                               v1, v2, v3 differ in all four ways);
+#                                               usr/lib/sysimage/rpm -> ../../share/rpm
 #   empty dirs: sysroot boot proc sys dev run tmp var root home mnt opt srv media
 #   symlinks:   ostree -> sysroot/ostree, bin -> usr/bin, lib -> usr/lib,
 #               lib64 -> usr/lib64, sbin -> usr/sbin
@@ -39,6 +43,7 @@ if [ $# -lt 2 ] || [ $# -gt 3 ]; then
     exit 2
 fi
 tree=$1 version=$2 nfiles=${3:-20}
+here=$(cd "$(dirname "$0")" && pwd)
 case $nfiles in ''|*[!0-9]*) echo "make-tree.sh: NFILES must be a number: $nfiles" >&2; exit 2;; esac
 
 mkdir -p "$tree"
@@ -124,6 +129,13 @@ done
 printf 'FAKE-INITRAMFS args: %s\n' "$all" > "$out"
 DRACUT
 chmod 0755 usr/bin/dracut
+
+# The rpm database of the version's base packages (built once, cached).
+rpms=$(mktemp -d)
+trap 'rm -rf "$rpms"' EXIT
+"$here/rpms/build.sh" "$rpms"
+mapfile -t pkgs < <("$here/rpms/pkglist.sh" "$version" "$rpms")
+"$here/rpms/rpmdb.sh" "$PWD" "${pkgs[@]}"
 
 printf '%s\n' "$version" > usr/share/testos/version
 awk -v n="$nfiles" -v v="$version" 'BEGIN {

@@ -7,13 +7,31 @@ use glib::prelude::*;
 use super::{Context, Opts, Outcome, RebootHint, check_update_driver, deployment_transaction};
 use crate::client::Exit;
 use crate::client::cli::DeployArgs;
-use crate::client::connection;
+use crate::client::connection::{self, Client};
+use crate::client::txn;
+use crate::pkgdiff::PkgDiff;
+
+/// `deploy --preview`: what deploying REVISION would change, as `+`/`-`/`!`/`=`
+/// lines (the daemon pulls what it needs first).
+fn preview(client: &Client, ctx: &Context, revision: &str, exit_77: bool) -> Result<Exit> {
+    let args = (revision, Vec::<String>::new()).to_variant();
+    let reply = client.os_call("DownloadDeployRpmDiff", &args)?;
+    let address = reply.child_value(0).str().unwrap_or_default().to_string();
+    txn::run(Some(&client.bus), &address, ctx.quiet)?;
+    let reply = client.os_call("GetCachedDeployRpmDiff", &args)?;
+    let diff = PkgDiff::from_variant(&reply.child_value(0)).unwrap_or_default();
+    if diff.is_empty() {
+        return Ok(if exit_77 { Exit::Unchanged } else { Exit::Ok });
+    }
+    print!("{}", diff.preview_lines());
+    Ok(Exit::Ok)
+}
 
 pub(crate) fn run(a: DeployArgs, ctx: &Context) -> Result<Exit> {
-    a.packages.refuse()?;
-    if a.preview {
-        bail!("--preview needs package diffs, which are not supported yet by this rpm-ostree");
+    if a.preview && !a.packages.install.is_empty() {
+        bail!("Cannot specify both --preview and --install/--uninstall");
     }
+    a.packages.refuse()?;
     if a.ex_cliwrap.is_some() {
         bail!("--ex-cliwrap is not supported yet by this rpm-ostree");
     }
@@ -23,6 +41,9 @@ pub(crate) fn run(a: DeployArgs, ctx: &Context) -> Result<Exit> {
         (None, None) => bail!("REVISION must be specified"),
     };
     let client = connection::connect(&a.daemon, Some(&a.os))?;
+    if a.preview {
+        return preview(&client, ctx, &revision, a.unchanged_exit_77);
+    }
     check_update_driver(&client, a.bypass_driver)?;
     let register_only = revision.is_empty();
     let opts = Opts::default()

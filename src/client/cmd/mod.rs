@@ -48,6 +48,8 @@ pub(crate) fn run(command: Command, ctx: &Context) -> Result<Exit> {
         Command::Reload(a) => reload::run(a, ctx),
         Command::FinalizeDeployment(a) => finalize::run(a, ctx),
         Command::Usroverlay(a) => usroverlay::run(a),
+        // main.rs executes rpm-ostreed for `db` before parsing.
+        Command::Db(_) => bail!("rpm-ostree db is run by rpm-ostreed"),
         Command::Testutils(t) => reload::testutils(t, ctx),
         Command::Internals(i) => internals::run(i),
     }
@@ -136,7 +138,8 @@ pub(crate) fn deployment_transaction(
         println!("Exiting because of '--dry-run' option");
         return Ok(Exit::Ok);
     }
-    let after = connection::default_deployment_id(&client.os_props()?);
+    let os = client.os_props()?;
+    let after = connection::default_deployment_id(&os);
     if before == after {
         return Ok(if outcome.unchanged_exit_77 {
             Exit::Unchanged
@@ -145,9 +148,33 @@ pub(crate) fn deployment_transaction(
         });
     }
     if !ctx.quiet {
+        print_new_deployment_diff(client)?;
         println!("{}", outcome.hint.text());
     }
     Ok(Exit::Ok)
+}
+
+/// The package changes from the booted deployment to the new default one.
+fn print_new_deployment_diff(client: &Client) -> Result<()> {
+    let sysroot = client.sysroot_props()?;
+    let path = sysroot
+        .get("Path")
+        .and_then(|v| v.str().map(String::from))
+        .unwrap_or_else(|| "/".into());
+    let deployments: Vec<BTreeMap<String, Variant>> = sysroot
+        .get("Deployments")
+        .and_then(|v| v.get())
+        .unwrap_or_default();
+    let Some(new) = deployments.first() else {
+        return Ok(());
+    };
+    // The deployment is made: a diff that cannot be read is no failure.
+    match super::pkgdiff::booted_to(&path, &deployments, new) {
+        Some(Ok(diff)) => print!("{}", diff.block()),
+        Some(Err(e)) => eprintln!("warning: Reading the package diff: {e:#}"),
+        None => {}
+    }
+    Ok(())
 }
 
 /// Runs a transaction whose outcome is just success or failure.

@@ -10,7 +10,9 @@ use crate::client::Exit;
 use crate::client::cli::StatusArgs;
 use crate::client::connection::{self, Client};
 use crate::client::json::to_json;
+use crate::client::pkgdiff;
 use crate::client::status_text::{self, Dict, StatusInput};
+use crate::pkgdiff::PkgDiff;
 
 fn dict_of(v: Option<&Variant>) -> Dict {
     v.and_then(|v| v.get::<Dict>()).unwrap_or_default()
@@ -83,6 +85,33 @@ fn json_output(
     Value::Object(top)
 }
 
+/// The package changes of the pending deployment (the first one, not booted,
+/// of the booted stateroot): the cached update's when it was computed for
+/// it, else read from the repository.
+fn pending_package_diff(sys: &Dict, deployments: &[Dict], cached: &Dict) -> Option<PkgDiff> {
+    let str_of = |d: &Dict, k: &str| d.get(k).and_then(|v| v.str().map(String::from));
+    let first = deployments.first()?;
+    let booted = deployments
+        .iter()
+        .find(|d| d.get("booted").and_then(|v| v.get::<bool>()) == Some(true))?;
+    if str_of(first, "id") == str_of(booted, "id")
+        || str_of(first, "osname") != str_of(booted, "osname")
+    {
+        return None;
+    }
+    if str_of(cached, "deployment") == str_of(first, "id") {
+        return cached.get("rpm-diff").and_then(PkgDiff::from_rpm_diff);
+    }
+    let sysroot = str_of(sys, "Path").unwrap_or_else(|| "/".into());
+    match pkgdiff::booted_to(&sysroot, deployments, first)? {
+        Ok(d) => Some(d),
+        Err(e) => {
+            eprintln!("warning: Reading the package diff: {e:#}");
+            None
+        }
+    }
+}
+
 pub(crate) fn run(args: StatusArgs, _ctx: &Context) -> Result<Exit> {
     let client = connection::connect(&args.daemon, None)?;
     let (sys, os) = client.initial.clone();
@@ -149,7 +178,13 @@ pub(crate) fn run(args: StatusArgs, _ctx: &Context) -> Result<Exit> {
         String::new()
     };
     use std::io::IsTerminal;
+    let pending_diff = if args.booted {
+        None
+    } else {
+        pending_package_diff(&sys, &deployments, &cached)
+    };
     let input = StatusInput {
+        pending_diff,
         deployments,
         policy,
         timer_state: timer,

@@ -12,11 +12,14 @@ use crate::client::status_text::{Dict, render_cached_update};
 use crate::client::txn;
 
 pub(crate) fn run(a: UpgradeArgs, ctx: &Context) -> Result<Exit> {
-    if a.reboot && (a.preview || a.check) {
-        bail!("Cannot specify both --reboot and --preview or --check");
+    if a.reboot && a.preview {
+        bail!("Cannot specify both --reboot and --preview");
     }
-    if a.preview && !a.packages.install.is_empty() {
-        bail!("Cannot specify both --preview and --install");
+    if a.reboot && a.check {
+        bail!("Cannot specify both --reboot and --check");
+    }
+    if a.preview && !(a.packages.install.is_empty() && a.packages.uninstall.is_empty()) {
+        bail!("Cannot specify both --preview and --install/--uninstall");
     }
     a.packages.refuse()?;
     let client = connection::connect(&a.daemon, Some(&a.os))?;

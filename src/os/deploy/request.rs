@@ -448,6 +448,7 @@ impl DeployCall {
             cache_only: o.cache_only,
             lock_finalization: o.lock_finalization,
             check_only,
+            diff_only: false,
             reboot: o.reboot
                 || (self.verb == Verb::AutomaticUpdate && env.policy == UpdatePolicy::Apply),
             no_initramfs: o.no_initramfs,

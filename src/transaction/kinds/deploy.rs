@@ -13,9 +13,11 @@ use crate::deployment::origin::Origin;
 use crate::deployment::pull::{PullSpec, pull};
 use crate::deployment::refspec::Refspec;
 use crate::deployment::revision::{Revision, check_on_branch, resolve_rebase, resolve_version};
-use crate::deployment::status::commit_info;
+use crate::deployment::status::{commit_info, deployment_id};
 use crate::deployment::write::{self, NewDeployment, merge_and_origin};
-use crate::deployment::{Dict, cached_update, signatures};
+use crate::deployment::{cached_update, signatures};
+use crate::layering::pkgdb;
+use crate::layering::pkglist::PKGLIST_KEY;
 use crate::state_files as driver;
 
 /// Which call asked for the deployment (decides defaults and messages).
@@ -40,6 +42,9 @@ pub(crate) struct DeployFlags {
     pub lock_finalization: bool,
     /// Pull commit metadata only and record the cached update (`check` policy).
     pub check_only: bool,
+    /// Pull what a package diff needs (the commit, and its rpm database when
+    /// the commit has no package list), nothing more (`Download*RpmDiff`).
+    pub diff_only: bool,
     pub reboot: bool,
     pub no_initramfs: bool,
     pub output_to_self: bool,
@@ -75,6 +80,19 @@ struct Plan {
     old_ref_to_purge: Option<String>,
 }
 
+/// Where a tree's rpm database is (what a package diff pulls of a commit).
+const RPMDB_SUBDIR: &str = "/usr/share/rpm";
+
+/// The package type of base packages in a cached update's `rpm-diff`.
+const PKG_TYPE_BASE: u32 = 0;
+
+/// True if the commit's metadata lists its packages.
+fn has_pkglist(repo: &ostree::Repo, csum: &str) -> bool {
+    repo.load_commit(csum)
+        .map(|(c, _)| glib::VariantDict::new(Some(&c.child_value(0))).contains(PKGLIST_KEY))
+        .unwrap_or(false)
+}
+
 pub(crate) const LAYERING_UNSUPPORTED: &str =
     "Package layering is not supported yet by this rpm-ostree daemon";
 
@@ -104,9 +122,23 @@ impl super::Kind for Deploy {
         let plan = self.plan(ctx, &origin, &merge)?;
         let repo = sysroot.repo();
         if self.flags.check_only {
+            let diff = self.start_update_diff(ctx, &plan);
             return self
-                .record_cached_update(ctx, &plan)
+                .record_cached_update(ctx, &plan, diff, None)
                 .map(|_| Outcome::default());
+        }
+        if self.flags.diff_only {
+            if !plan.changed {
+                ctx.progress.message(match self.verb {
+                    Verb::Upgrade | Verb::AutomaticUpdate => "No upgrade available.",
+                    _ => "No change.",
+                });
+            }
+            if self.is_vanilla_upgrade() {
+                let diff = self.start_update_diff(ctx, &plan);
+                self.record_cached_update(ctx, &plan, diff, None)?;
+            }
+            return Ok(Outcome::default());
         }
         if self.flags.download_only {
             ctx.progress.message(if plan.changed {
@@ -137,8 +169,13 @@ impl super::Kind for Deploy {
             return Ok(Outcome::default());
         }
         ctx.check_cancelled()?;
-        // The cleanup helper starts while the deployment is written.
+        // The cleanup helper starts, and the update's package diff is
+        // computed, while the deployment is written.
         let cleanup = cleanup::Cleanup::start(&ctx.cancellable)?;
+        let diff = self
+            .is_vanilla_upgrade()
+            .then(|| self.start_update_diff(ctx, &plan))
+            .flatten();
         let new = write::write(
             ctx,
             &NewDeployment {
@@ -163,7 +200,7 @@ impl super::Kind for Deploy {
         }
         self.log_new_deployment(ctx, &new, &plan);
         if self.is_vanilla_upgrade() {
-            self.record_cached_update(ctx, &plan)?;
+            self.record_cached_update(ctx, &plan, diff, Some(&new))?;
         }
         Ok(Outcome {
             reboot: self.flags.reboot,
@@ -187,6 +224,29 @@ impl Deploy {
 
     fn may_pull(&self) -> bool {
         !self.flags.no_pull_base && !self.flags.cache_only
+    }
+
+    /// Only commit objects are pulled (update checks, package diffs).
+    fn metadata_only(&self) -> bool {
+        self.flags.check_only || self.flags.diff_only
+    }
+
+    /// A package diff of a commit pulled without its tree needs the tree's
+    /// rpm database, unless the commit lists its packages.
+    fn pull_rpmdb(&self, ctx: &Ctx, remote: &str, branch: &str, csum: &str) -> Result<()> {
+        let repo = ctx.sysroot.repo();
+        if has_pkglist(&repo, csum) {
+            return Ok(());
+        }
+        let spec = PullSpec {
+            repo: ctx.sysroot_path.join("ostree/repo"),
+            remote: remote.to_string(),
+            branch: branch.to_string(),
+            commit: Some(csum.to_string()),
+            subdirs: vec![RPMDB_SUBDIR.to_string()],
+            ..Default::default()
+        };
+        pull(&spec, &ctx.progress, &ctx.cancellable, self.stall_timeout)
     }
 
     /// Resolves the target commit and the new origin, pulling what is needed.
@@ -255,18 +315,24 @@ impl Deploy {
                         remote: remote.to_string(),
                         branch: branch.clone(),
                         commit: pin.clone(),
-                        metadata_only: self.flags.check_only,
-                        depth: 0,
+                        metadata_only: self.metadata_only(),
+                        ..Default::default()
                     };
                     pull(&spec, &ctx.progress, &ctx.cancellable, self.stall_timeout)?;
                 }
-                match pin {
+                let csum = match pin {
                     Some(c) => c,
                     None => repo
                         .resolve_rev(&refspec, false)?
                         .map(|c| c.to_string())
                         .ok_or_else(|| anyhow!("Ref {refspec} not found"))?,
+                };
+                if let Some(remote) = remote.as_deref().filter(|_| self.may_pull())
+                    && self.metadata_only()
+                {
+                    self.pull_rpmdb(ctx, remote, &branch, &csum)?;
                 }
+                csum
             }
         };
         let custom_changed = origin.custom_origin != new_origin.custom_origin;
@@ -306,6 +372,7 @@ impl Deploy {
                     commit: None,
                     metadata_only: true,
                     depth: -1,
+                    ..Default::default()
                 };
                 pull(&spec, &ctx.progress, &ctx.cancellable, self.stall_timeout)?;
             }
@@ -331,7 +398,27 @@ impl Deploy {
     }
 
     /// Writes (or clears) the cached update against the booted deployment.
-    fn record_cached_update(&self, ctx: &Ctx, plan: &Plan) -> Result<()> {
+    /// Starts the package diff of the booted commit and the update (`None`
+    /// off a booted system, or when the update is the booted commit).
+    fn start_update_diff(&self, ctx: &Ctx, plan: &Plan) -> Option<pkgdb::PendingDiff> {
+        let booted = ctx.sysroot.booted_deployment().filter(|_| ctx.is_root())?;
+        let from = booted.csum().to_string();
+        if from == plan.csum {
+            return None;
+        }
+        let repo = ctx.sysroot_path.join("ostree/repo");
+        pkgdb::PendingDiff::start(&repo, &from, &plan.csum, &ctx.cancellable)
+            .map_err(|e| glib::g_warning!("rpm-ostreed", "Starting the package diff: {e:#}"))
+            .ok()
+    }
+
+    fn record_cached_update(
+        &self,
+        ctx: &Ctx,
+        plan: &Plan,
+        diff: Option<pkgdb::PendingDiff>,
+        staged: Option<&ostree::Deployment>,
+    ) -> Result<()> {
         let Some(booted) = ctx.sysroot.booted_deployment().filter(|_| ctx.is_root()) else {
             return Ok(());
         };
@@ -343,34 +430,28 @@ impl Deploy {
             return cached_update::store(&ctx.sysroot_path, None);
         }
         let repo = ctx.sysroot.repo();
-        let mut d = Dict::new();
-        d.insert("osname".into(), self.osname.to_variant());
-        d.insert("checksum".into(), plan.csum.to_variant());
-        if let Some(info) = commit_info(&repo, &plan.csum) {
-            if let Some(v) = info.version {
-                d.insert("version".into(), v.to_variant());
-            }
-            d.insert("timestamp".into(), info.timestamp.to_variant());
-        }
-        d.insert("origin".into(), plan.refspec.to_variant());
-        if let Refspec::Ref {
-            remote: Some(remote),
-            ..
-        } = Refspec::parse(&plan.refspec)
-        {
-            match repo.remote_get_gpg_verify(&remote) {
-                Ok(gpg) => {
-                    d.insert("gpg-enabled".into(), gpg.to_variant());
-                    if gpg && let Some(s) = signatures::verify(&repo, &remote, &plan.csum) {
-                        d.insert("signatures".into(), s);
-                    }
-                }
-                Err(e) => {
-                    d.insert("remote-error".into(), e.message().to_variant());
-                }
-            }
-        }
+        let mut verify = |remote: &str, csum: &str| signatures::verify(&repo, remote, csum);
+        let mut d = cached_update::commit_details(
+            &repo,
+            &self.osname,
+            &plan.refspec,
+            &plan.csum,
+            &mut verify,
+        );
         d.insert("ref-has-new-commit".into(), true.to_variant());
+        // Without a package database the update has no package diff.
+        match diff.map(pkgdb::PendingDiff::wait) {
+            Some(Ok(diff)) if !diff.is_empty() => {
+                d.insert("rpm-diff".into(), diff.to_rpm_diff(PKG_TYPE_BASE));
+            }
+            Some(Err(e)) => {
+                glib::g_message!("rpm-ostreed", "No package diff for the update: {e:#}")
+            }
+            _ => {}
+        }
+        if let Some(new) = staged {
+            d.insert("deployment".into(), deployment_id(new).to_variant());
+        }
         d.insert("update-sha256".into(), booted_csum.to_variant());
         if self.flags.check_only {
             ctx.progress.message(format!(
