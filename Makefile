@@ -36,6 +36,7 @@ check: lint test meson-check
 
 # Speed and memory against the raw libostree CLI, measured in one run.
 bench: build-release
+	$(CARGO) build --release -p genpkgs
 	build-aux/bench.sh target/release/rpm-ostree
 
 clean:

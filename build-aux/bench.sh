@@ -29,6 +29,9 @@
 #      objects of a pulled-then-unreferenced v2; and removing a rollback deployment,
 #      `rpm-ostree cleanup -r` (A) vs `ostree admin undeploy 1` (B) (a failure of the
 #      former is reported in the table, not fatal).
+#   7. `rpm-ostree db diff` of two 2,000-package commits vs `rpm -qa` of both on
+#      checkouts, OS.GetCachedDeployRpmDiff through the daemon, and the daemon's
+#      RssAnon afterwards (build-aux/bench-pkgdiff.sh; needs genpkgs beside BIN).
 # If the daemon dies during a timed transaction (items 5-6), the crash is counted and
 # reported (WARNING line, SUMMARY), the daemon restarted, the world reset and the run
 # redone; more than 5 crashes abort the benchmark.
@@ -357,6 +360,11 @@ done
 cl_med_b=$(median "${cl_b[@]}")
 [ -n "$cl_err" ] || cl_med_a=$(median "${cl_a[@]}")
 read_mem m3
+
+# ---------------------------------------------------------------- 7. package diffs
+# shellcheck source=build-aux/bench-pkgdiff.sh
+. "$src/build-aux/bench-pkgdiff.sh"
+pkgdiff_bench
 total_s=$(( ($(date +%s%N) - t0) / 1000000000 ))
 
 # ---------------------------------------------------------------- report
@@ -418,6 +426,7 @@ else
     row "   cleanup -r | admin undeploy 1" "$cl_med_a ms" "$cl_med_b ms" "$cl_ratio" "none set"
     echo "   runs (ms): this project $(list "${cl_a[@]}"); ostree $(list "${cl_b[@]}")"
 fi
+pkgdiff_report
 echo
 if [ "$crashes" != 0 ]; then
     echo "WARNING: the daemon died $crashes time(s) during items 5-6 (each such run was redone"
@@ -436,4 +445,5 @@ echo "SUMMARY: status --json ${st_ratio}x ostree admin status (goal <= 0.35: $(v
     "daemon RssAnon $(mib "$m1_anon") / Pss $(mib "$m1_pss") after the calls, RssAnon $(mib "$m2_anon") after upgrades, $(mib "$m3_anon") after cleanups (goal <= 3: $(verdict "$m1_anon" 3072 '<=')/$(verdict "$m2_anon" 3072 '<=')/$(verdict "$m3_anon" 3072 '<='));" \
     "upgrade ${up_ratio_c}x --stage+cleanup (goal <= 0.9: $(verdict "$up_ratio_c" 0.9 '<=')), ${up_ratio}x --stage alone;" \
     "cleanup ${pr_ratio}x; cleanup -r ${cl_ratio}$( [ -n "$cl_err" ] || echo x);" \
+    "db diff of 2x2,000 packages ${pd_med[dbdiff]} ms (goal < 100: $(verdict "${pd_med[dbdiff]}" 100 '<')), RssAnon $(mib "$m4_anon") after (goal <= 3: $(verdict "$m4_anon" 3072 '<='));" \
     "daemon crashes: $crashes; ${total_s} s"

@@ -17,6 +17,7 @@ pub(crate) mod options;
 pub mod pkgdiff;
 pub(crate) mod progress;
 pub(crate) mod state_files;
+pub(crate) mod stdout;
 // Bindings.
 pub(crate) mod ffi;
 // Helper processes and the domain.

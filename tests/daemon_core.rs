@@ -414,6 +414,15 @@ fn bus_activation_starts_the_daemon() {
         .unwrap();
         assert_eq!(r.child_value(0).str(), Some(OS_PATH));
         let pid = bus_name_pid(&bed.conn, BUS_NAME);
+        // `rpm-ostree start-daemon` gives the daemon GLib's malloc-only slices
+        // (GLib 2.74's slice caches would keep every big reply's memory).
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        assert!(
+            environ
+                .split(|b| *b == 0)
+                .any(|e| e == b"G_SLICE=always-malloc"),
+            "the daemon's environment lacks G_SLICE=always-malloc"
+        );
         // The activated daemon is not our child: stop it ourselves.
         kill(pid, libc::SIGTERM);
         assert!(wait_pid_exit(pid, DEADLINE));

@@ -108,12 +108,21 @@ pub(crate) fn commit_headers(repo: &ostree::Repo, commit: &str) -> Result<Vec<He
                 .downcast::<ostree::RepoFile>()
                 .map_err(|_| anyhow!("Not a file of the repository"))?;
             file.ensure_resolved().with_context(what)?;
-            let (stream, _, _) = repo
-                .load_file(&file.checksum(), gio::Cancellable::NONE)
-                .with_context(what)?;
-            let stream = stream.ok_or_else(|| anyhow!("{}: no content", what()))?;
-            let mut headers = read_sqlite(stream.into_read(), size)
-                .with_context(|| format!("Reading the rpm database of commit {commit}"))?;
+            let checksum = file.checksum();
+            let read = match loose_object_path(repo, &checksum) {
+                // In a bare repository the object is the file itself: sqlite
+                // reads the pages it needs, nothing is copied.
+                Some(path) => read_sqlite_file(&path),
+                None => {
+                    let (stream, _, _) = repo
+                        .load_file(&checksum, gio::Cancellable::NONE)
+                        .with_context(what)?;
+                    let stream = stream.ok_or_else(|| anyhow!("{}: no content", what()))?;
+                    read_sqlite(stream.into_read(), size)
+                }
+            };
+            let mut headers =
+                read.with_context(|| format!("Reading the rpm database of commit {commit}"))?;
             headers.sort_by(|a, b| a.pkg.cmp_list(&b.pkg));
             return Ok(headers);
         }
@@ -140,6 +149,43 @@ fn query(file: &gio::File) -> Option<gio::FileInfo> {
     .filter(|i| i.file_type() == gio::FileType::Regular)
 }
 
+/// The file of a content object in a bare repository (whose objects are the
+/// files themselves), if it is there (not in a parent repository).
+fn loose_object_path(repo: &ostree::Repo, checksum: &str) -> Option<std::path::PathBuf> {
+    use ostree::RepoMode::*;
+    if !matches!(repo.mode(), Bare | BareUser | BareUserOnly) || checksum.len() != 64 {
+        return None;
+    }
+    let path = repo.path().path()?.join(format!(
+        "objects/{}/{}.file",
+        &checksum[..2],
+        &checksum[2..]
+    ));
+    path.is_file().then_some(path)
+}
+
+/// Reads the rpm sqlite database in the (read-only, never changing) file
+/// `path`: every package header. `immutable=1`: sqlite takes no lock and
+/// looks for no `-wal` or `-shm` file beside it.
+fn read_sqlite_file(path: &std::path::Path) -> Result<Vec<Header>> {
+    use rusqlite::OpenFlags;
+    let mut uri = String::from("file:");
+    for b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(b) {
+            uri.push(char::from(*b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let db =
+        rusqlite::Connection::open_with_flags(&uri, flags).context("Opening the rpm database")?;
+    headers_of(&db)
+}
+
 /// Reads an rpm sqlite database of `size` bytes: every package header.
 pub(crate) fn read_sqlite(input: impl Read, size: usize) -> Result<Vec<Header>> {
     let mut db = rusqlite::Connection::open_in_memory()?;
@@ -147,6 +193,11 @@ pub(crate) fn read_sqlite(input: impl Read, size: usize) -> Result<Vec<Header>> 
     // be opened in; the file itself is complete once rpm checkpointed it.
     db.deserialize_read_exact("main", NoWal::new(input), size, true)
         .context("Loading the rpm database")?;
+    headers_of(&db)
+}
+
+/// Every package header of an open rpm database, in database order.
+fn headers_of(db: &rusqlite::Connection) -> Result<Vec<Header>> {
     let mut stmt = db
         .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum")
         .context("Not an rpm database")?;

@@ -47,17 +47,30 @@ fn answer_diff(daemon: &Daemon, call: MethodCall, job: Result<Job, BusError>) {
         })
         .await;
         let result = match diff {
-            Ok(Ok(d)) => Ok(match details {
+            Ok(Ok(d)) => Ok(compact(match details {
                 Some(details) => {
                     glib::Variant::tuple_from_iter([d.to_variant(), details.to_variant()])
                 }
                 None => glib::Variant::tuple_from_iter([d.to_variant()]),
-            }),
+            })),
             Ok(Err(e)) => Err(BusError::failed(format!("{e:#}"))),
             Err(_) => Err(BusError::failed("Computing the package diff failed")),
         };
-        reply(call.invocation, result)
+        let conn = call.invocation.connection();
+        reply(call.invocation, result);
+        // Once the reply is written, its buffers and the helper's output are
+        // freed: give them back rather than keep a big call's peak.
+        conn.flush(gio::Cancellable::NONE, |_| crate::ffi::malloc::trim());
     });
+}
+
+/// `v` in serialized form: one buffer instead of a tree of small GVariants
+/// (about 15 per package change, 2.4 MB for 1,000 changes), which GLib frees
+/// here and now, rather than in its bus thread once the reply is sent.
+fn compact(v: glib::Variant) -> glib::Variant {
+    // Serializing a tree-form GVariant replaces the tree in place.
+    let _ = v.data();
+    v
 }
 
 fn failed(e: anyhow::Error) -> BusError {

@@ -23,7 +23,7 @@ fn preview(client: &Client, ctx: &Context, revision: &str, exit_77: bool) -> Res
     if diff.is_empty() {
         return Ok(if exit_77 { Exit::Unchanged } else { Exit::Ok });
     }
-    print!("{}", diff.preview_lines());
+    crate::stdout::write(&diff.preview_lines());
     Ok(Exit::Ok)
 }
 

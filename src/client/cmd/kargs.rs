@@ -42,7 +42,7 @@ pub(crate) fn run(a: KargsArgs, ctx: &Context) -> Result<Exit> {
             .unwrap_or_default()
     };
     if !modifies {
-        println!("{existing}");
+        crate::stdout::write(&format!("{existing}\n"));
         return Ok(Exit::Ok);
     }
     let opts = Opts::default()

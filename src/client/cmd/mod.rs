@@ -170,7 +170,7 @@ fn print_new_deployment_diff(client: &Client) -> Result<()> {
     };
     // The deployment is made: a diff that cannot be read is no failure.
     match super::pkgdiff::booted_to(&path, &deployments, new) {
-        Some(Ok(diff)) => print!("{}", diff.block()),
+        Some(Ok(diff)) => crate::stdout::write(&diff.block()),
         Some(Err(e)) => eprintln!("warning: Reading the package diff: {e:#}"),
         None => {}
     }

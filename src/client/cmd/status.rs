@@ -149,10 +149,9 @@ pub(crate) fn run(args: StatusArgs, _ctx: &Context) -> Result<Exit> {
             }
             None => value,
         };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).context("Serializing JSON")?
-        );
+        let mut text = serde_json::to_string_pretty(&out).context("Serializing JSON")?;
+        text.push('\n');
+        crate::stdout::write(&text);
         return Ok(exit);
     }
     let address = sys
@@ -199,6 +198,6 @@ pub(crate) fn run(args: StatusArgs, _ctx: &Context) -> Result<Exit> {
         booted_only: args.booted,
         color: std::io::stdout().is_terminal(),
     };
-    print!("{}", status_text::render(&input));
+    crate::stdout::write(&status_text::render(&input));
     Ok(exit)
 }

@@ -66,10 +66,11 @@ pub(crate) fn run(a: UpgradeArgs, ctx: &Context) -> Result<Exit> {
             println!("No updates available.");
             return Ok(Exit::Unchanged);
         }
-        print!(
-            "{}",
-            render_cached_update(&update, a.preview, std::io::stdout().is_terminal())
-        );
+        crate::stdout::write(&render_cached_update(
+            &update,
+            a.preview,
+            std::io::stdout().is_terminal(),
+        ));
         return Ok(Exit::Ok);
     }
     if policy == "stage" && !ctx.quiet {

@@ -132,7 +132,7 @@ pub(crate) fn run(a: DiffArgs) -> Result<()> {
     if a.advisories {
         out.push('\n');
     }
-    print!("{out}");
+    crate::stdout::write(&out);
     Ok(())
 }
 

@@ -67,6 +67,6 @@ pub(crate) fn run(a: ListArgs) -> Result<()> {
             }
         }
     }
-    print!("{out}");
+    crate::stdout::write(&out);
     Ok(())
 }

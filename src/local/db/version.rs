@@ -43,6 +43,6 @@ pub(crate) fn run(a: VersionArgs) -> Result<()> {
         let _ = writeln!(out, "{}", commit_line("ostree commit:", rev, &csum));
         let _ = writeln!(out, "  rpmdbv is: {version:>66}");
     }
-    print!("{out}");
+    crate::stdout::write(&out);
     Ok(())
 }
