@@ -47,17 +47,25 @@ fn field(d: &BTreeMap<String, Variant>, k: &str) -> Option<String> {
 }
 
 /// The diff from the booted deployment to `new` (deployment dicts), when
-/// there is a booted deployment and `new` is another one.
+/// there is a booted deployment and `new` is another one: the `rpm-diff` of
+/// the OS's `cached` update when the daemon computed it for `new` (none when
+/// it has none), else read from the repository.
 pub(crate) fn booted_to(
     sysroot: &str,
     deployments: &[BTreeMap<String, Variant>],
     new: &BTreeMap<String, Variant>,
+    cached: &BTreeMap<String, Variant>,
 ) -> Option<Result<PkgDiff>> {
     let booted = deployments
         .iter()
         .find(|d| d.get("booted").and_then(|v| v.get::<bool>()) == Some(true))?;
     if field(booted, "id") == field(new, "id") {
         return None;
+    }
+    if field(cached, "deployment").is_some() && field(cached, "deployment") == field(new, "id") {
+        return cached.get("rpm-diff").map(|v| {
+            PkgDiff::from_rpm_diff(v).ok_or_else(|| anyhow!("Unexpected rpm-diff in CachedUpdate"))
+        });
     }
     let (from, to) = (field(booted, "checksum")?, field(new, "checksum")?);
     Some(commits_diff(sysroot, &from, &to))

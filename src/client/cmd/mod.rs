@@ -148,14 +148,15 @@ pub(crate) fn deployment_transaction(
         });
     }
     if !ctx.quiet {
-        print_new_deployment_diff(client)?;
+        print_new_deployment_diff(client, &os)?;
         println!("{}", outcome.hint.text());
     }
     Ok(Exit::Ok)
 }
 
-/// The package changes from the booted deployment to the new default one.
-fn print_new_deployment_diff(client: &Client) -> Result<()> {
+/// The package changes from the booted deployment to the new default one
+/// (`os`: the OS object's properties, with the cached update).
+fn print_new_deployment_diff(client: &Client, os: &BTreeMap<String, Variant>) -> Result<()> {
     let sysroot = client.sysroot_props()?;
     let path = sysroot
         .get("Path")
@@ -169,7 +170,11 @@ fn print_new_deployment_diff(client: &Client) -> Result<()> {
         return Ok(());
     };
     // The deployment is made: a diff that cannot be read is no failure.
-    match super::pkgdiff::booted_to(&path, &deployments, new) {
+    let cached: BTreeMap<String, Variant> = os
+        .get("CachedUpdate")
+        .and_then(|v| v.get())
+        .unwrap_or_default();
+    match super::pkgdiff::booted_to(&path, &deployments, new, &cached) {
         Some(Ok(diff)) => crate::stdout::write(&diff.block()),
         Some(Err(e)) => eprintln!("warning: Reading the package diff: {e:#}"),
         None => {}

@@ -99,11 +99,8 @@ fn pending_package_diff(sys: &Dict, deployments: &[Dict], cached: &Dict) -> Opti
     {
         return None;
     }
-    if str_of(cached, "deployment") == str_of(first, "id") {
-        return cached.get("rpm-diff").and_then(PkgDiff::from_rpm_diff);
-    }
     let sysroot = str_of(sys, "Path").unwrap_or_else(|| "/".into());
-    match pkgdiff::booted_to(&sysroot, deployments, first)? {
+    match pkgdiff::booted_to(&sysroot, deployments, first, cached)? {
         Ok(d) => Some(d),
         Err(e) => {
             eprintln!("warning: Reading the package diff: {e:#}");
