@@ -32,6 +32,9 @@
 #   7. `rpm-ostree db diff` of two 2,000-package commits vs `rpm -qa` of both on
 #      checkouts, OS.GetCachedDeployRpmDiff through the daemon, and the daemon's
 #      RssAnon afterwards (build-aux/bench-pkgdiff.sh; needs genpkgs beside BIN).
+#   8. rpm-md on a generated 70,000-package repository: refresh-md cold, warm search
+#      and WhatProvides, the rpm-md helper's peak RSS, the daemon's RssAnon before and
+#      after (build-aux/bench-rpmmd.sh).
 # If the daemon dies during a timed transaction (items 5-6), the crash is counted and
 # reported (WARNING line, SUMMARY), the daemon restarted, the world reset and the run
 # redone; more than 5 crashes abort the benchmark.
@@ -365,6 +368,11 @@ read_mem m3
 # shellcheck source=build-aux/bench-pkgdiff.sh
 . "$src/build-aux/bench-pkgdiff.sh"
 pkgdiff_bench
+
+# ---------------------------------------------------------------- 8. rpm-md
+# shellcheck source=build-aux/bench-rpmmd.sh
+. "$src/build-aux/bench-rpmmd.sh"
+rpmmd_bench
 total_s=$(( ($(date +%s%N) - t0) / 1000000000 ))
 
 # ---------------------------------------------------------------- report
@@ -427,6 +435,7 @@ else
     echo "   runs (ms): this project $(list "${cl_a[@]}"); ostree $(list "${cl_b[@]}")"
 fi
 pkgdiff_report
+rpmmd_report
 echo
 if [ "$crashes" != 0 ]; then
     echo "WARNING: the daemon died $crashes time(s) during items 5-6 (each such run was redone"
@@ -446,4 +455,5 @@ echo "SUMMARY: status --json ${st_ratio}x ostree admin status (goal <= 0.35: $(v
     "upgrade ${up_ratio_c}x --stage+cleanup (goal <= 0.9: $(verdict "$up_ratio_c" 0.9 '<=')), ${up_ratio}x --stage alone;" \
     "cleanup ${pr_ratio}x; cleanup -r ${cl_ratio}$( [ -n "$cl_err" ] || echo x);" \
     "db diff of 2x2,000 packages ${pd_med[dbdiff]} ms (goal < 100: $(verdict "${pd_med[dbdiff]}" 100 '<')), RssAnon $(mib "$m4_anon") after (goal <= 3: $(verdict "$m4_anon" 3072 '<='));" \
+    "refresh-md of $RPMMD_PACKAGES packages $rm_refresh ms, warm search ${rm_med[search]} ms (goal < 1500: $(verdict "${rm_med[search]}" 1500 '<')), helper peak $(mib "$rm_peak_refresh") (goal < 170: $(verdict "$rm_peak_refresh" 174080 '<')), daemon RssAnon $(mib "$m6_anon") after (goal <= 3: $(verdict "$m6_anon" 3072 '<='));" \
     "daemon crashes: $crashes; ${total_s} s"

@@ -30,4 +30,12 @@ if ldd "$work/dest/usr/bin/rpm-ostree" | grep -q libostree; then
     exit 1
 fi
 ldd "$work/dest/usr/libexec/rpm-ostreed" | grep -q libostree
+# Only the rpm-md helper loads libdnf (and librpm, libsolv, librepo).
+for exe in usr/bin/rpm-ostree usr/libexec/rpm-ostreed; do
+    if ldd "$work/dest/$exe" | grep -q libdnf; then
+        echo "meson-check: /$exe links libdnf" >&2
+        exit 1
+    fi
+done
+ldd "$work/dest/usr/libexec/rpm-ostreed-dnf" | grep -q libdnf
 echo "meson-check: $(wc -l <"$work/installed.txt") files installed as expected"

@@ -95,6 +95,51 @@ pub(crate) fn answer(
     Box::new(Answer(f))
 }
 
+/// A request answered by `work` on a thread of GLib's pool, from what
+/// `prepare` takes from the daemon's state on the main thread: the daemon
+/// keeps serving while it runs (package queries, diffs: each a helper
+/// process). The reply is sent in serialized form, and once it is written
+/// the heap is trimmed: a big answer leaves no peak behind.
+pub(crate) fn off_loop<T: Send + 'static>(
+    prepare: impl FnOnce(&Rc<Daemon>) -> Result<T, BusError> + 'static,
+    work: impl FnOnce(T) -> Result<glib::Variant, BusError> + Send + 'static,
+) -> Box<dyn Request> {
+    struct OffLoop<P, W>(P, W);
+    impl<T, P, W> Request for OffLoop<P, W>
+    where
+        T: Send + 'static,
+        P: FnOnce(&Rc<Daemon>) -> Result<T, BusError> + 'static,
+        W: FnOnce(T) -> Result<glib::Variant, BusError> + Send + 'static,
+    {
+        fn run(self: Box<Self>, daemon: &Rc<Daemon>, call: MethodCall, _uid: Option<u32>) {
+            let OffLoop(prepare, work) = *self;
+            let input = match prepare(daemon) {
+                Ok(i) => i,
+                Err(e) => return reply_error(call.invocation, e),
+            };
+            glib::MainContext::default().spawn_local(async move {
+                let result = gio::spawn_blocking(move || work(input))
+                    .await
+                    .unwrap_or_else(|_| Err(BusError::failed(format!("{} failed", call.method))))
+                    .map(serialized);
+                let conn = call.invocation.connection();
+                reply(call.invocation, result);
+                conn.flush(gio::Cancellable::NONE, |_| crate::ffi::malloc::trim());
+            });
+        }
+    }
+    Box::new(OffLoop(prepare, work))
+}
+
+/// `v` in serialized form: one buffer instead of a tree of small GVariants
+/// (about 15 per entry of a package list), which GLib frees here and now,
+/// rather than in its bus thread once the reply is sent.
+fn serialized(v: glib::Variant) -> glib::Variant {
+    // Serializing a tree-form GVariant replaces the tree in place.
+    let _ = v.data();
+    v
+}
+
 /// A method whose work belongs to a later phase: authorized like the real
 /// thing, then a clear error.
 pub(crate) fn later() -> Box<dyn Request> {

@@ -18,6 +18,7 @@ mod bootconfig;
 mod deploy;
 mod diffs;
 mod maintenance;
+mod packages;
 
 use bootconfig::{get_deployment_boot_config, initramfs_etc, kernel_args, set_initramfs_state};
 use deploy::{automatic_update_trigger, deploy_family};
@@ -27,6 +28,7 @@ use diffs::{
     get_deployments_rpm_diff,
 };
 use maintenance::{cleanup, clear_rollback_target, finalize_deployment, rollback};
+use packages::{get_packages, list_repos, modify_yum_repo, refresh_md, search, what_provides};
 
 fn properties(daemon: &Daemon, osname: &str) -> Props {
     let view = daemon.view.borrow();
@@ -162,14 +164,14 @@ const OS_ROWS: &[Row<str>] = &[
     row("KernelArgs", actions(&["bootconfig"]), kernel_args),
     row("GetDeploymentBootConfig", Access::Anyone, get_deployment_boot_config),
     row("Cleanup", actions(&["cleanup"]), cleanup),
-    row("RefreshMd", actions(&["repo-refresh"]), not_yet),
-    row("ModifyYumRepo", actions(&["repo-modify"]), not_yet),
-    row("ListRepos", Access::Anyone, not_yet),
+    row("RefreshMd", actions(&["repo-refresh"]), refresh_md),
+    row("ModifyYumRepo", actions(&["repo-modify"]), modify_yum_repo),
+    row("ListRepos", Access::Anyone, list_repos),
     row("UpdateDeployment", actions(UPDATE_DEPLOYMENT_ACTIONS), deploy_family),
     row("FinalizeDeployment", actions(&["finalize-deployment"]), finalize_deployment),
-    row("WhatProvides", Access::Anyone, not_yet),
-    row("GetPackages", Access::Anyone, not_yet),
-    row("Search", Access::Anyone, not_yet),
+    row("WhatProvides", Access::Anyone, what_provides),
+    row("GetPackages", Access::Anyone, get_packages),
+    row("Search", Access::Anyone, search),
 ];
 
 /// OSExperimental: no polkit checks (the bus policy admits root only).

@@ -30,9 +30,6 @@ pub(crate) enum Event {
     Message(String),
     TaskBegin(String),
     TaskEnd(String),
-    // No libostree step reports percentages today; the signal is part of the
-    // contract and renders on every client.
-    #[cfg_attr(not(test), allow(dead_code))]
     PercentProgress(String, u32),
     DownloadProgress(DownloadProgress),
     SignatureProgress(Variant, String),
@@ -78,11 +75,14 @@ impl Event {
 /// Lossy events closer together than this are dropped.
 const THROTTLE: Duration = Duration::from_millis(100);
 
+/// When the last lossy event went out, and the step (percent text) it belonged to.
+type LastLossy = (Instant, Option<String>);
+
 /// Where a worker sends its events; cheap to clone, usable from any thread.
 #[derive(Clone)]
 pub(crate) struct ProgressSink {
     tx: async_channel::Sender<Event>,
-    last_lossy: std::sync::Arc<Mutex<Option<Instant>>>,
+    last_lossy: std::sync::Arc<Mutex<Option<LastLossy>>>,
     /// `output-to-self`: progress goes to the daemon's log, not to the peers.
     to_self: bool,
 }
@@ -113,11 +113,22 @@ impl ProgressSink {
         if ev.is_lossy() {
             let mut last = self.last_lossy.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
+            let step = match &ev {
+                Event::PercentProgress(t, _) => Some(t.clone()),
+                _ => None,
+            };
+            // The end of a step, and the start of another, always go out.
             let complete = matches!(ev, Event::PercentProgress(_, 100));
-            if !complete && last.is_some_and(|t| now.duration_since(t) < THROTTLE) {
+            let same_step = last.as_ref().is_some_and(|(_, s)| *s == step);
+            if !complete
+                && same_step
+                && last
+                    .as_ref()
+                    .is_some_and(|(t, _)| now.duration_since(*t) < THROTTLE)
+            {
                 return;
             }
-            *last = Some(now);
+            *last = Some((now, step));
         }
         // The receiver only goes away when the daemon is shutting down.
         let _ = self.tx.send_blocking(ev);

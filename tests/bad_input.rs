@@ -216,13 +216,13 @@ fn wrong_argument_types_get_invalid_args() {
             &bed.conn,
             OS_PATH,
             IFACE_OS,
-            "RefreshMd",
-            Some(&(Dict::new(),).to_variant()),
+            "PkgChange",
+            Some(&(Dict::new(), vec!["tp-tool"], Vec::<String>::new()).to_variant()),
         )
         .unwrap_err();
         assert_eq!(error_name(&e), "org.freedesktop.DBus.Error.NotSupported");
         assert!(
-            error_message(&e).contains("RefreshMd is not implemented yet"),
+            error_message(&e).contains("PkgChange is not implemented yet"),
             "{e}"
         );
     });

@@ -57,6 +57,11 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Clear cached/pending data
     Cleanup(CleanupArgs),
+    /// Generate rpm repo metadata
+    #[command(name = "refresh-md", alias = "makecache")]
+    RefreshMd(RefreshMdArgs),
+    /// Search for packages
+    Search(SearchArgs),
     /// Query or modify kernel arguments
     Kargs(KargsArgs),
     /// Enable or disable local initramfs regeneration
@@ -296,6 +301,27 @@ pub struct CleanupArgs {
     /// Delete cached rpm repo metadata
     #[arg(short = 'm', long)]
     pub repomd: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshMdArgs {
+    #[command(flatten)]
+    pub daemon: DaemonOpts,
+    #[command(flatten)]
+    pub os: OsOpts,
+    /// Expire current cache
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub daemon: DaemonOpts,
+    #[command(flatten)]
+    pub os: OsOpts,
+    #[arg(value_name = "PACKAGE")]
+    pub terms: Vec<String>,
 }
 
 #[derive(Debug, Args)]

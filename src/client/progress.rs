@@ -74,6 +74,8 @@ pub(crate) struct Renderer {
     bar: Option<ProgressBar>,
     /// A task line waiting for its "done" (non-tty).
     task_open: bool,
+    /// A percent step waiting for its "done" (non-tty).
+    percent_open: Option<String>,
     last_line: Option<String>,
 }
 
@@ -85,6 +87,7 @@ impl Renderer {
             tty: std::io::stdout().is_terminal(),
             bar: None,
             task_open: false,
+            percent_open: None,
             last_line: None,
         }
     }
@@ -155,8 +158,12 @@ impl Renderer {
             });
             bar.set_message(text.to_string());
             bar.set_position(u64::from(pct.min(100)));
-        } else {
-            self.line(format!("{text} {pct}%"));
+        } else if self.percent_open.as_deref() != Some(text) {
+            // As upstream off a terminal: the step's name, then "done" at its end.
+            self.end();
+            print!("{text}... ");
+            let _ = std::io::stdout().flush();
+            self.percent_open = Some(text.to_string());
         }
     }
 
@@ -185,14 +192,34 @@ impl Renderer {
         }
     }
 
+    /// The transaction failed: an open step line ends without "done".
+    pub(crate) fn interrupt(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
+        }
+        if self.percent_open.take().is_some() || self.task_open {
+            println!();
+            self.task_open = false;
+        }
+        self.last_line = None;
+    }
+
     /// `ProgressEnd`: whatever bar is showing is finished.
     pub(crate) fn end(&mut self) {
         if let Some(bar) = self.bar.take() {
             let msg = bar.message();
+            let percent = bar.length() == Some(100);
             bar.finish_and_clear();
             if !msg.is_empty() && !self.quiet {
-                println!("{msg}");
+                if percent {
+                    println!("{msg}... done");
+                } else {
+                    println!("{msg}");
+                }
             }
+        }
+        if self.percent_open.take().is_some() {
+            println!("done");
         }
         self.last_line = None;
     }

@@ -208,9 +208,13 @@ pub(crate) fn run(bus: Option<&gio::DBusConnection>, address: &str, quiet: bool)
     if let (Some(bus), Some(id)) = (bus, owner_sub) {
         bus.signal_unsubscribe(id);
     }
-    renderer.borrow_mut().end();
-    drop(renderer);
     let r = result.borrow_mut().take();
+    if matches!(r, Some(Ok(()))) {
+        renderer.borrow_mut().end();
+    } else {
+        renderer.borrow_mut().interrupt();
+    }
+    drop(renderer);
     match r {
         Some(Ok(())) => Ok(()),
         Some(Err(msg)) => bail!("{msg}"),

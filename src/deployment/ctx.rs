@@ -12,6 +12,8 @@ pub(crate) struct Ctx {
     /// A private sysroot, loaded, with the sysroot lock held.
     pub sysroot: ostree::Sysroot,
     pub sysroot_path: PathBuf,
+    /// The daemon's runtime directory (`/run/rpm-ostree`).
+    pub runtime_dir: PathBuf,
     pub cancellable: gio::Cancellable,
     pub progress: ProgressSink,
 }

@@ -20,3 +20,25 @@ pub(crate) use ctx::Ctx;
 
 /// A GVariant dictionary (`a{sv}`) under construction.
 pub(crate) type Dict = std::collections::BTreeMap<String, glib::Variant>;
+
+/// rpm-ostree's cache directory for the OS `osname`: `/var/cache/rpm-ostree`
+/// of a system managed at `/`, else the stateroot's `var/cache/rpm-ostree`.
+pub(crate) fn cache_dir(sysroot_path: &std::path::Path, osname: &str) -> std::path::PathBuf {
+    if sysroot_path == std::path::Path::new("/") {
+        crate::names::CACHE_DIR.into()
+    } else {
+        sysroot_path
+            .join("ostree/deploy")
+            .join(osname)
+            .join("var/cache/rpm-ostree")
+    }
+}
+
+/// The directory a deployment is checked out in.
+pub(crate) fn root_of(
+    sysroot_path: &std::path::Path,
+    sysroot: &ostree::Sysroot,
+    d: &ostree::Deployment,
+) -> std::path::PathBuf {
+    sysroot_path.join(sysroot.deployment_dirpath(d).as_str())
+}

@@ -10,6 +10,17 @@ pub(crate) fn limit_arenas() {
     }
 }
 
+/// Serves every allocation of 128 KiB or more with its own mapping, for good
+/// (glibc otherwise raises the threshold after big frees, and later big
+/// buffers come from the heap, where their space stays resident once freed):
+/// libsolv's loading of a large repository then peaks about 20 MiB lower.
+pub(crate) fn fixed_mmap_threshold() {
+    // SAFETY: mallopt only adjusts allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
 /// Returns freed heap memory to the system.
 pub(crate) fn trim() {
     // SAFETY: malloc_trim only releases free heap memory.

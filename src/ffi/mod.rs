@@ -3,6 +3,7 @@
 //! call; the unsafe blocks say why they are sound.
 #![allow(unsafe_code)]
 
+pub(crate) mod dnf;
 pub(crate) mod gio;
 pub(crate) mod malloc;
 pub(crate) mod ostree;

@@ -18,6 +18,7 @@ use std::process::{Child, ChildStdin, ChildStdout};
 use std::time::{Duration, Instant};
 
 pub(crate) use protocol::Line;
+pub(crate) use spawn::Program;
 
 /// The error of a helper that said nothing for its stall timeout (it was killed).
 #[derive(Debug)]
@@ -93,7 +94,17 @@ impl<P: DeserializeOwned, R: DeserializeOwned> Helper<P, R> {
         request: &impl Serialize,
         cancellable: &gio::Cancellable,
     ) -> Result<Self> {
-        let mut helper = Self::start(verb, cancellable)?;
+        Self::spawn_program(&Program::Daemon, verb, request, cancellable)
+    }
+
+    /// [`Helper::spawn`] of another program.
+    pub(crate) fn spawn_program(
+        program: &Program,
+        verb: &str,
+        request: &impl Serialize,
+        cancellable: &gio::Cancellable,
+    ) -> Result<Self> {
+        let mut helper = Self::start_program(*program, verb, cancellable)?;
         helper.send(request)?;
         Ok(helper)
     }
@@ -102,9 +113,13 @@ impl<P: DeserializeOwned, R: DeserializeOwned> Helper<P, R> {
     /// takes the helper's start-up off the path of what comes before the
     /// request.
     pub(crate) fn start(verb: &str, cancellable: &gio::Cancellable) -> Result<Self> {
+        Self::start_program(Program::Daemon, verb, cancellable)
+    }
+
+    fn start_program(program: Program, verb: &str, cancellable: &gio::Cancellable) -> Result<Self> {
         cancellable.set_error_if_cancelled()?;
         let cancel = CancelPipe::new(cancellable)?;
-        let mut child = spawn::spawn(verb)?;
+        let mut child = spawn::spawn(program, verb)?;
         let stdout = child.stdout.take().context("No pipe from the helper")?;
         let stdin = child.stdin.take();
         Ok(Self {

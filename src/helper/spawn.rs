@@ -1,20 +1,37 @@
-//! Starting a helper: our own executable again, as `rpm-ostreed VERB`, its
-//! stdin and stdout piped, its stderr the daemon's (the log), killed by the
-//! kernel when the thread that started it ends (the daemon dies, or the
-//! worker thread is gone).
+//! Starting a helper: our own executable again, as `rpm-ostreed VERB` (or
+//! another program installed beside it), its stdin and stdout piped, its
+//! stderr the daemon's (the log), killed by the kernel when the thread that
+//! started it ends (the daemon dies, or the worker thread is gone).
 #![allow(unsafe_code)]
 
 use anyhow::{Context, Result};
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-/// The daemon's executable, which also carries every helper verb.
-fn executable() -> Result<std::path::PathBuf> {
-    std::env::current_exe().context("Finding our own executable")
+/// Which executable a helper runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Program {
+    /// The daemon's own executable, which carries most helper verbs.
+    Daemon,
+    /// A program installed beside the daemon's executable (for libraries
+    /// the daemon must not load).
+    Sibling(&'static str),
 }
 
-pub(super) fn spawn(verb: &str) -> Result<Child> {
-    let mut cmd = Command::new(executable()?);
+impl Program {
+    fn path(self) -> Result<PathBuf> {
+        let exe = std::env::current_exe().context("Finding our own executable")?;
+        Ok(match self {
+            Self::Daemon => exe,
+            Self::Sibling(name) => exe.with_file_name(name),
+        })
+    }
+}
+
+pub(super) fn spawn(program: Program, verb: &str) -> Result<Child> {
+    let path = program.path()?;
+    let mut cmd = Command::new(&path);
     cmd.arg(verb)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -34,5 +51,5 @@ pub(super) fn spawn(verb: &str) -> Result<Child> {
         });
     }
     cmd.spawn()
-        .with_context(|| format!("Starting helper {verb}"))
+        .with_context(|| format!("Starting helper {verb} ({})", path.display()))
 }

@@ -168,6 +168,11 @@ fn loose_object_path(repo: &ostree::Repo, checksum: &str) -> Option<std::path::P
 /// `path`: every package header. `immutable=1`: sqlite takes no lock and
 /// looks for no `-wal` or `-shm` file beside it.
 fn read_sqlite_file(path: &std::path::Path) -> Result<Vec<Header>> {
+    headers_of(&open_sqlite_file(path)?)
+}
+
+/// Opens the (read-only, never changing) sqlite rpm database `path`.
+fn open_sqlite_file(path: &std::path::Path) -> Result<rusqlite::Connection> {
     use rusqlite::OpenFlags;
     let mut uri = String::from("file:");
     for b in path.as_os_str().as_encoded_bytes() {
@@ -181,9 +186,7 @@ fn read_sqlite_file(path: &std::path::Path) -> Result<Vec<Header>> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let db =
-        rusqlite::Connection::open_with_flags(&uri, flags).context("Opening the rpm database")?;
-    headers_of(&db)
+    rusqlite::Connection::open_with_flags(&uri, flags).context("Opening the rpm database")
 }
 
 /// Reads an rpm sqlite database of `size` bytes: every package header.
@@ -198,21 +201,63 @@ pub(crate) fn read_sqlite(input: impl Read, size: usize) -> Result<Vec<Header>> 
 
 /// Every package header of an open rpm database, in database order.
 fn headers_of(db: &rusqlite::Connection) -> Result<Vec<Header>> {
+    let mut out = Vec::new();
+    for_each_package(db, |meta| {
+        out.push(header_of(meta)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with each package of an open rpm database, in database order
+/// (public keys imported into the database are not packages).
+fn for_each_package(
+    db: &rusqlite::Connection,
+    mut f: impl FnMut(&rpm::PackageMetadata) -> Result<()>,
+) -> Result<()> {
     let mut stmt = db
         .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum")
         .context("Not an rpm database")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-    let mut out = Vec::new();
     for row in rows {
         let (hnum, blob) = row?;
-        let pkg = parse_header_blob(&blob)
+        let meta = parse_header_blob(&blob)
             .with_context(|| format!("Reading the package header {hnum}"))?;
-        // Public keys imported into the database are not packages.
-        if pkg.pkg.name != "gpg-pubkey" {
-            out.push(pkg);
+        if meta.get_name().is_ok_and(|n| n != "gpg-pubkey") {
+            f(&meta).with_context(|| format!("Reading the package header {hnum}"))?;
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The first package of the sqlite rpm database `db` that provides `name`:
+/// the provide's version when it is `name = VERSION`, else the package's.
+pub(crate) fn provided_version(db: &std::path::Path, name: &str) -> Result<Option<String>> {
+    let conn = open_sqlite_file(db)?;
+    let mut found = None;
+    for_each_package(&conn, |meta| {
+        if found.is_some() {
+            return Ok(());
+        }
+        let provides = meta.get_provides().unwrap_or_default();
+        if let Some(dep) = provides.iter().find(|d| d.name == name) {
+            let sense = dep.flags
+                & (rpm::DependencyFlags::LESS
+                    | rpm::DependencyFlags::GREATER
+                    | rpm::DependencyFlags::EQUAL);
+            found = Some(
+                if sense == rpm::DependencyFlags::EQUAL && !dep.version.is_empty() {
+                    dep.version.clone()
+                } else {
+                    meta.get_version()
+                        .map_err(|e| anyhow!("version: {e}"))?
+                        .to_string()
+                },
+            );
+        }
+        Ok(())
+    })?;
+    Ok(found)
 }
 
 /// The header magic (and its reserved bytes) the database leaves out.
@@ -220,7 +265,7 @@ const HEADER_MAGIC: [u8; 8] = [0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0];
 
 /// An rpm header as stored in the database (without its magic): wrapped into
 /// the smallest package the `rpm` crate parses (lead, empty signature).
-fn parse_header_blob(blob: &[u8]) -> Result<Header> {
+fn parse_header_blob(blob: &[u8]) -> Result<rpm::PackageMetadata> {
     let mut bytes = Vec::with_capacity(96 + 16 + 8 + blob.len());
     let mut lead = [0u8; 96];
     lead[..4].copy_from_slice(&[0xed, 0xab, 0xee, 0xdb]);
@@ -231,8 +276,11 @@ fn parse_header_blob(blob: &[u8]) -> Result<Header> {
     bytes.extend_from_slice(&[0; 8]);
     bytes.extend_from_slice(&HEADER_MAGIC);
     bytes.extend_from_slice(blob);
-    let meta = rpm::PackageMetadata::parse(&mut std::io::Cursor::new(bytes))
-        .map_err(|e| anyhow!("{e}"))?;
+    rpm::PackageMetadata::parse(&mut std::io::Cursor::new(bytes)).map_err(|e| anyhow!("{e}"))
+}
+
+/// What `db` shows of a package header.
+fn header_of(meta: &rpm::PackageMetadata) -> Result<Header> {
     let text = |r: Result<&str, rpm::Error>, what: &str| {
         r.map(String::from).map_err(|e| anyhow!("{what}: {e}"))
     };

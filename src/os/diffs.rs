@@ -17,8 +17,8 @@ use crate::deployment::refspec::{Refspec, is_checksum};
 use crate::deployment::revision::{Revision, cached_version, complete_refspec};
 use crate::deployment::status::deployment_id;
 use crate::deployment::write::merge_and_origin_of;
-use crate::error::{BusError, reply, reply_error};
-use crate::gate::{Request, transaction};
+use crate::error::{BusError, reply_error};
+use crate::gate::{self, Request, transaction};
 use crate::layering::pkgdb;
 use crate::state::Daemon;
 use crate::transaction::kinds::deploy::Verb;
@@ -33,44 +33,22 @@ struct Job {
     details: Option<Dict>,
 }
 
-/// Computes the diff of `job` in a helper, off the main loop, and answers.
-fn answer_diff(daemon: &Daemon, call: MethodCall, job: Result<Job, BusError>) {
-    let job = match job {
-        Ok(j) => j,
-        Err(e) => return reply_error(call.invocation, e),
-    };
-    let repo = daemon.sysroot_path.join("ostree/repo");
-    glib::MainContext::default().spawn_local(async move {
-        let Job { from, to, details } = job;
-        let diff = gio::spawn_blocking(move || {
-            pkgdb::diff_commits(&repo, &from, &to, &gio::Cancellable::new())
-        })
-        .await;
-        let result = match diff {
-            Ok(Ok(d)) => Ok(compact(match details {
+/// A request answered with the diff of the job that `job` makes from the
+/// daemon's state, computed in a helper off the main loop.
+fn diff_answer(job: impl FnOnce(&Rc<Daemon>) -> Result<Job, BusError> + 'static) -> Parsed {
+    Ok(gate::off_loop(
+        move |daemon| Ok((daemon.sysroot_path.join("ostree/repo"), job(daemon)?)),
+        |(repo, Job { from, to, details })| {
+            let d = pkgdb::diff_commits(&repo, &from, &to, &gio::Cancellable::new())
+                .map_err(|e| BusError::failed(format!("{e:#}")))?;
+            Ok(match details {
                 Some(details) => {
                     glib::Variant::tuple_from_iter([d.to_variant(), details.to_variant()])
                 }
                 None => glib::Variant::tuple_from_iter([d.to_variant()]),
-            })),
-            Ok(Err(e)) => Err(BusError::failed(format!("{e:#}"))),
-            Err(_) => Err(BusError::failed("Computing the package diff failed")),
-        };
-        let conn = call.invocation.connection();
-        reply(call.invocation, result);
-        // Once the reply is written, its buffers and the helper's output are
-        // freed: give them back rather than keep a big call's peak.
-        conn.flush(gio::Cancellable::NONE, |_| crate::ffi::malloc::trim());
-    });
-}
-
-/// `v` in serialized form: one buffer instead of a tree of small GVariants
-/// (about 15 per package change, 2.4 MB for 1,000 changes), which GLib frees
-/// here and now, rather than in its bus thread once the reply is sent.
-fn compact(v: glib::Variant) -> glib::Variant {
-    // Serializing a tree-form GVariant replaces the tree in place.
-    let _ = v.data();
-    v
+            })
+        },
+    ))
 }
 
 fn failed(e: anyhow::Error) -> BusError {
@@ -91,24 +69,15 @@ fn deployment_checksum(daemon: &Daemon, id: &str) -> Result<String, BusError> {
         .ok_or_else(|| BusError::failed(format!("Deployment with id '{id}' not found")))
 }
 
-struct Deployments(String, String);
-
 pub(super) fn get_deployments_rpm_diff(_: &str, call: &MethodCall) -> Parsed {
     let (a, b): (String, String) = call.params.get().unwrap_or_default();
-    Ok(Box::new(Deployments(a, b)))
-}
-
-impl Request for Deployments {
-    fn run(self: Box<Self>, daemon: &Rc<Daemon>, call: MethodCall, _: Option<u32>) {
-        let job = deployment_checksum(daemon, &self.0).and_then(|from| {
-            Ok(Job {
-                from,
-                to: deployment_checksum(daemon, &self.1)?,
-                details: None,
-            })
-        });
-        answer_diff(daemon, call, job)
-    }
+    diff_answer(move |daemon| {
+        Ok(Job {
+            from: deployment_checksum(daemon, &a)?,
+            to: deployment_checksum(daemon, &b)?,
+            details: None,
+        })
+    })
 }
 
 /// The details dict of `csum` reached through `refspec`, for `osname`.
@@ -151,10 +120,11 @@ struct CachedUpdate {
 
 pub(super) fn get_cached_update_rpm_diff(osname: &str, call: &MethodCall) -> Parsed {
     let (deployid,): (String,) = call.params.get().unwrap_or_default();
-    Ok(Box::new(CachedUpdate {
+    let req = CachedUpdate {
         osname: osname.to_string(),
         deployid,
-    }))
+    };
+    diff_answer(move |daemon| req.job(daemon))
 }
 
 impl CachedUpdate {
@@ -194,24 +164,19 @@ impl CachedUpdate {
     }
 }
 
-impl Request for CachedUpdate {
-    fn run(self: Box<Self>, daemon: &Rc<Daemon>, call: MethodCall, _: Option<u32>) {
-        let job = self.job(daemon);
-        answer_diff(daemon, call, job)
-    }
-}
-
-struct CachedRebase {
-    osname: String,
-    refspec: String,
-}
-
 pub(super) fn get_cached_rebase_rpm_diff(osname: &str, call: &MethodCall) -> Parsed {
-    let (refspec, _packages): (String, Vec<String>) = call.params.get().unwrap_or_default();
-    Ok(Box::new(CachedRebase {
-        osname: osname.to_string(),
-        refspec,
-    }))
+    let (target, _packages): (String, Vec<String>) = call.params.get().unwrap_or_default();
+    let osname = osname.to_string();
+    diff_answer(move |daemon| {
+        let (from, current) = merge(daemon, &osname)?;
+        let refspec = complete(&current, &target)?;
+        let to = resolve(daemon, &refspec)?;
+        Ok(Job {
+            details: Some(details(daemon, &osname, &refspec, &to)),
+            from,
+            to,
+        })
+    })
 }
 
 /// Completes a partial rebase target against `current`, as `Rebase` does.
@@ -224,60 +189,30 @@ fn complete(current: &str, target: &str) -> Result<String, BusError> {
     Ok(t.refspec)
 }
 
-impl Request for CachedRebase {
-    fn run(self: Box<Self>, daemon: &Rc<Daemon>, call: MethodCall, _: Option<u32>) {
-        let job = merge(daemon, &self.osname).and_then(|(from, current)| {
-            let refspec = complete(&current, &self.refspec)?;
-            let to = resolve(daemon, &refspec)?;
-            Ok(Job {
-                details: Some(details(daemon, &self.osname, &refspec, &to)),
-                from,
-                to,
-            })
-        });
-        answer_diff(daemon, call, job)
-    }
-}
-
-struct CachedDeploy {
-    osname: String,
-    revision: String,
-}
-
 pub(super) fn get_cached_deploy_rpm_diff(osname: &str, call: &MethodCall) -> Parsed {
     let (revision, _packages): (String, Vec<String>) = call.params.get().unwrap_or_default();
-    Ok(Box::new(CachedDeploy {
-        osname: osname.to_string(),
-        revision,
-    }))
-}
-
-impl Request for CachedDeploy {
-    fn run(self: Box<Self>, daemon: &Rc<Daemon>, call: MethodCall, _: Option<u32>) {
-        let job = (|| {
-            if self.revision.is_empty() {
-                return Err(BusError::failed("Missing revision"));
+    let osname = osname.to_string();
+    diff_answer(move |daemon| {
+        if revision.is_empty() {
+            return Err(BusError::failed("Missing revision"));
+        }
+        let (from, refspec) = merge(daemon, &osname)?;
+        let to = match Revision::parse(&revision) {
+            Revision::Version(v) => {
+                let view = daemon.view.borrow();
+                cached_version(&view.sysroot.repo(), &refspec, &v).map_err(failed)?
             }
-            let (from, refspec) = merge(daemon, &self.osname)?;
-            let to = match Revision::parse(&self.revision) {
-                Revision::Version(v) => {
-                    let view = daemon.view.borrow();
-                    cached_version(&view.sysroot.repo(), &refspec, &v).map_err(failed)?
-                }
-                Revision::Checksum(c) => {
-                    ostree::validate_checksum_string(&c)
-                        .map_err(|e| BusError::failed(e.message()))?;
-                    c
-                }
-            };
-            Ok(Job {
-                details: Some(details(daemon, &self.osname, &refspec, &to)),
-                from,
-                to,
-            })
-        })();
-        answer_diff(daemon, call, job)
-    }
+            Revision::Checksum(c) => {
+                ostree::validate_checksum_string(&c).map_err(|e| BusError::failed(e.message()))?;
+                c
+            }
+        };
+        Ok(Job {
+            details: Some(details(daemon, &osname, &refspec, &to)),
+            from,
+            to,
+        })
+    })
 }
 
 /// `Download{Update,Rebase,Deploy}RpmDiff`: a deploy-family transaction that

@@ -409,6 +409,7 @@ impl Transaction {
         let ctx = Ctx {
             sysroot,
             sysroot_path: mgr.env.sysroot_path.clone(),
+            runtime_dir: mgr.env.runtime_dir.clone(),
             cancellable: self.cancellable.clone(),
             progress: ProgressSink::new(tx).with_output_to_self(kind.output_to_self()),
         };

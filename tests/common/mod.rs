@@ -9,6 +9,7 @@ pub mod bus;
 mod daemon;
 use daemon::daemon_env;
 pub mod proc;
+pub mod rpmmd;
 pub mod txn;
 
 use std::cell::RefCell;
@@ -31,7 +32,7 @@ pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn testbed(script: &str) -> PathBuf {
+pub fn testbed(script: &str) -> PathBuf {
     project_root().join("tests/testbed").join(script)
 }
 
@@ -425,6 +426,18 @@ impl Bed {
                 .arg(&self.tb)
                 .arg(version.to_string()),
         );
+    }
+
+    /// Serves `dir` over HTTP on 127.0.0.1 (tests/testbed/httpd.py with
+    /// `args`) until the bed goes away; returns the port.
+    pub fn serve_http(&self, dir: &Path, args: &[&str]) -> u16 {
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(testbed("httpd.py")).arg(dir).args(args);
+        let mut res = self.res.borrow_mut();
+        let idx = spawn("httpd", cmd.stdout(Stdio::piped()), &mut res);
+        first_line(&mut res.children[idx].1)
+            .parse()
+            .expect("httpd.py prints its port")
     }
 
     /// Adds remote `name` pointing at the bed's HTTP server (no GPG).

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""httpd.py DIR [--stall | --delay MS]
+"""httpd.py DIR [--stall | --delay MS] [--log FILE]
 
 Serves DIR (e.g. an ostree archive repo, TB/remote) over HTTP on 127.0.0.1 on a free
 port (bound as port 0). Once listening, prints the port number as the first line on
-stdout (flushed); nothing else goes to stdout. No request logging (errors on stderr).
+stdout (flushed); nothing else goes to stdout. Errors go to stderr.
 --stall: accept TCP connections but never read from them or answer (a "stalled
 remote"); connections are held open until exit.
 --delay MS: answer every request, but only after MS milliseconds (a slow remote).
-Exits 0 on SIGTERM or SIGINT. Creates nothing.
+--log FILE: append the path of every GET request, one per line, to FILE (flushed
+before the answer is sent, so a client that has its answer finds the line).
+Exits 0 on SIGTERM or SIGINT. Creates nothing but FILE.
 Run with /usr/bin/python3 (or any python3 >= 3.7).
 """
 import functools
@@ -20,11 +22,15 @@ import time
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     delay = 0.0
+    log = None
 
     def log_message(self, format, *args):
         pass
 
     def do_GET(self):
+        if self.log:
+            with open(self.log, "a") as f:
+                f.write(self.path + "\n")
         if self.delay:
             time.sleep(self.delay)
         super().do_GET()
@@ -37,9 +43,13 @@ def main():
         i = argv.index("--delay")
         QuietHandler.delay = int(argv[i + 1]) / 1000.0
         del argv[i:i + 2]
+    if "--log" in argv:
+        i = argv.index("--log")
+        QuietHandler.log = argv[i + 1]
+        del argv[i:i + 2]
     args = [a for a in argv if a != "--stall"]
     if len(args) != 1:
-        print("usage: httpd.py DIR [--stall | --delay MS]", file=sys.stderr)
+        print("usage: httpd.py DIR [--stall | --delay MS] [--log FILE]", file=sys.stderr)
         return 2
     directory = args[0]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

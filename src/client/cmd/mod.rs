@@ -22,6 +22,7 @@ mod kargs;
 mod rebase;
 mod reload;
 mod rollback;
+mod rpmmd;
 mod status;
 mod upgrade;
 mod usroverlay;
@@ -41,6 +42,8 @@ pub(crate) fn run(command: Command, ctx: &Context) -> Result<Exit> {
         Command::Rebase(a) => rebase::run(a, ctx),
         Command::Rollback(a) => rollback::run(a, ctx),
         Command::Cleanup(a) => cleanup::run(a, ctx),
+        Command::RefreshMd(a) => rpmmd::refresh(a, ctx),
+        Command::Search(a) => rpmmd::search(a),
         Command::Kargs(a) => kargs::run(a, ctx),
         Command::Initramfs(a) => initramfs::run(a, ctx),
         Command::InitramfsEtc(a) => initramfs::run_etc(a, ctx),

@@ -2,7 +2,6 @@
 //! deployments (pinned ones are kept), prune the repository, clear the cache.
 
 use anyhow::{Context, Result};
-use std::path::PathBuf;
 
 use super::rollback::around_current;
 use super::{Ctx, Outcome};
@@ -41,19 +40,6 @@ impl Cleanup {
 
 fn same(a: &ostree::Deployment, b: &ostree::Deployment) -> bool {
     a.osname() == b.osname() && a.csum() == b.csum() && a.deployserial() == b.deployserial()
-}
-
-impl Cleanup {
-    fn cache_dir(&self, ctx: &Ctx) -> PathBuf {
-        if ctx.is_root() {
-            PathBuf::from(crate::names::CACHE_DIR)
-        } else {
-            ctx.sysroot_path
-                .join("ostree/deploy")
-                .join(&self.osname)
-                .join("var/cache/rpm-ostree")
-        }
-    }
 }
 
 impl super::Kind for Cleanup {
@@ -96,7 +82,7 @@ impl super::Kind for Cleanup {
             }
         }
         if self.repomd {
-            let dir = self.cache_dir(ctx);
+            let dir = crate::deployment::cache_dir(&ctx.sysroot_path, &self.osname);
             if dir.exists() {
                 for entry in std::fs::read_dir(&dir)? {
                     let p = entry?.path();

@@ -1,0 +1,189 @@
+//! Raw bindings to libdnf 0.69 (Debian 12's `libdnf-dev`), written by hand
+//! from its headers (`/usr/include/libdnf`): no bindgen, so no libclang.
+//! Only what rpm-ostree calls is declared. The enum values are those of the
+//! headers (`hy-types.h`, `dnf-context.h`, `dnf-repo.h`, `dnf-types.h`);
+//! `tests/constants.rs` checks them against the headers with the C compiler.
+//!
+//! The GObject types (`DnfContext`, `DnfRepo`, `DnfState`, `DnfSack`,
+//! `DnfPackage`) are opaque here; the crate's safe layer wraps them with
+//! their `*_get_type` functions.
+#![allow(unsafe_code, non_camel_case_types)]
+
+use glib_sys::{GError, GPtrArray, GType, gboolean};
+
+macro_rules! opaque {
+    ($($name:ident),*) => {$(
+        #[repr(C)]
+        pub struct $name {
+            _private: [u8; 0],
+        }
+    )*};
+}
+
+opaque!(
+    DnfContext,
+    DnfRepo,
+    DnfState,
+    DnfSack,
+    DnfPackage,
+    HyQueryOpaque
+);
+
+/// `HyQuery`: a C++ object behind a pointer, freed with [`hy_query_free`].
+pub type HyQuery = *mut HyQueryOpaque;
+
+// enum _hy_key_name_e (hy-types.h)
+pub const HY_PKG_ARCH: i32 = 2;
+pub const HY_PKG_NAME: i32 = 8;
+pub const HY_PKG_PROVIDES: i32 = 11;
+pub const HY_PKG_REPONAME: i32 = 13;
+pub const HY_PKG_SUMMARY: i32 = 16;
+
+// enum _hy_comparison_type_e (hy-types.h)
+pub const HY_ICASE: i32 = 1;
+pub const HY_NOT: i32 = 2;
+pub const HY_EQ: i32 = 256;
+pub const HY_SUBSTR: i32 = 2048;
+pub const HY_GLOB: i32 = 4096;
+
+// DnfContextSetupSackFlags (dnf-context.h); NONE is 1 << 0, not 0.
+pub const DNF_CONTEXT_SETUP_SACK_FLAG_NONE: u32 = 1;
+pub const DNF_CONTEXT_SETUP_SACK_FLAG_SKIP_RPMDB: u32 = 2;
+pub const DNF_CONTEXT_SETUP_SACK_FLAG_SKIP_FILELISTS: u32 = 4;
+pub const DNF_CONTEXT_SETUP_SACK_FLAG_LOAD_UPDATEINFO: u32 = 8;
+
+// DnfRepoEnabled, DnfRepoUpdateFlags, DnfRepoKind (dnf-repo.h)
+pub const DNF_REPO_ENABLED_NONE: u32 = 0;
+pub const DNF_REPO_ENABLED_PACKAGES: u32 = 1;
+pub const DNF_REPO_ENABLED_METADATA: u32 = 2;
+pub const DNF_REPO_UPDATE_FLAG_NONE: u32 = 0;
+pub const DNF_REPO_UPDATE_FLAG_FORCE: u32 = 1;
+pub const DNF_REPO_KIND_REMOTE: u32 = 0;
+pub const DNF_REPO_KIND_MEDIA: u32 = 1;
+pub const DNF_REPO_KIND_LOCAL: u32 = 2;
+
+// DnfError (dnf-types.h), in the domain of `dnf_error_quark()`.
+pub const DNF_ERROR_CANNOT_FETCH_SOURCE: i32 = 64;
+pub const DNF_ERROR_REPO_NOT_AVAILABLE: i32 = 37;
+
+unsafe extern "C" {
+    pub fn dnf_error_quark() -> glib_sys::GQuark;
+
+    // dnf-context.h
+    pub fn dnf_context_get_type() -> GType;
+    pub fn dnf_context_new() -> *mut DnfContext;
+    pub fn dnf_context_set_config_file_path(path: *const libc::c_char);
+    pub fn dnf_context_set_plugins_all_disabled(disabled: gboolean);
+    pub fn dnf_context_set_repos_dir(ctx: *mut DnfContext, dirs: *const *const libc::c_char);
+    pub fn dnf_context_set_vars_dir(ctx: *mut DnfContext, dirs: *const *const libc::c_char);
+    pub fn dnf_context_set_release_ver(ctx: *mut DnfContext, v: *const libc::c_char);
+    pub fn dnf_context_set_cache_dir(ctx: *mut DnfContext, dir: *const libc::c_char);
+    pub fn dnf_context_set_solv_dir(ctx: *mut DnfContext, dir: *const libc::c_char);
+    pub fn dnf_context_set_lock_dir(ctx: *mut DnfContext, dir: *const libc::c_char);
+    pub fn dnf_context_set_install_root(ctx: *mut DnfContext, dir: *const libc::c_char);
+    pub fn dnf_context_set_source_root(ctx: *mut DnfContext, dir: *const libc::c_char);
+    pub fn dnf_context_set_check_disk_space(ctx: *mut DnfContext, v: gboolean);
+    pub fn dnf_context_set_check_transaction(ctx: *mut DnfContext, v: gboolean);
+    pub fn dnf_context_set_keep_cache(ctx: *mut DnfContext, v: gboolean);
+    pub fn dnf_context_set_enable_filelists(ctx: *mut DnfContext, v: gboolean);
+    pub fn dnf_context_set_zchunk(ctx: *mut DnfContext, v: gboolean);
+    pub fn dnf_context_set_write_history(ctx: *mut DnfContext, v: gboolean);
+    pub fn dnf_context_set_cache_age(ctx: *mut DnfContext, age: libc::c_uint);
+    pub fn dnf_context_set_rpm_macro(
+        ctx: *mut DnfContext,
+        key: *const libc::c_char,
+        value: *const libc::c_char,
+    );
+    pub fn dnf_context_set_http_proxy(ctx: *mut DnfContext, proxy: *const libc::c_char);
+    pub fn dnf_context_set_user_agent(ctx: *mut DnfContext, agent: *const libc::c_char);
+    pub fn dnf_context_get_base_arch(ctx: *mut DnfContext) -> *const libc::c_char;
+    pub fn dnf_context_get_release_ver(ctx: *mut DnfContext) -> *const libc::c_char;
+    pub fn dnf_context_setup(
+        ctx: *mut DnfContext,
+        cancellable: *mut gio_sys::GCancellable,
+        error: *mut *mut GError,
+    ) -> gboolean;
+    /// Transfer none; elements are `DnfRepo*`.
+    pub fn dnf_context_get_repos(ctx: *mut DnfContext) -> *mut GPtrArray;
+    pub fn dnf_context_setup_sack_with_flags(
+        ctx: *mut DnfContext,
+        state: *mut DnfState,
+        flags: u32,
+        error: *mut *mut GError,
+    ) -> gboolean;
+    /// Transfer none.
+    pub fn dnf_context_get_sack(ctx: *mut DnfContext) -> *mut DnfSack;
+
+    // dnf-repo.h
+    pub fn dnf_repo_get_type() -> GType;
+    pub fn dnf_repo_get_id(repo: *mut DnfRepo) -> *const libc::c_char;
+    pub fn dnf_repo_get_location(repo: *mut DnfRepo) -> *const libc::c_char;
+    pub fn dnf_repo_get_filename(repo: *mut DnfRepo) -> *const libc::c_char;
+    pub fn dnf_repo_get_enabled(repo: *mut DnfRepo) -> u32;
+    pub fn dnf_repo_set_enabled(repo: *mut DnfRepo, enabled: u32);
+    pub fn dnf_repo_get_required(repo: *mut DnfRepo) -> gboolean;
+    pub fn dnf_repo_get_kind(repo: *mut DnfRepo) -> u32;
+    /// Transfer full (g_free), may be NULL.
+    pub fn dnf_repo_get_description(repo: *mut DnfRepo) -> *mut libc::c_char;
+    pub fn dnf_repo_get_timestamp_generated(repo: *mut DnfRepo) -> u64;
+    pub fn dnf_repo_get_n_solvables(repo: *mut DnfRepo) -> libc::c_uint;
+    pub fn dnf_repo_is_devel(repo: *mut DnfRepo) -> gboolean;
+    pub fn dnf_repo_is_source(repo: *mut DnfRepo) -> gboolean;
+    pub fn dnf_repo_check(
+        repo: *mut DnfRepo,
+        permissible_cache_age: libc::c_uint,
+        state: *mut DnfState,
+        error: *mut *mut GError,
+    ) -> gboolean;
+    pub fn dnf_repo_update(
+        repo: *mut DnfRepo,
+        flags: u32,
+        state: *mut DnfState,
+        error: *mut *mut GError,
+    ) -> gboolean;
+
+    // dnf-state.h
+    pub fn dnf_state_get_type() -> GType;
+    pub fn dnf_state_new() -> *mut DnfState;
+    pub fn dnf_state_reset(state: *mut DnfState) -> gboolean;
+    pub fn dnf_state_get_percentage(state: *mut DnfState) -> libc::c_uint;
+
+    // dnf-sack.h
+    pub fn dnf_sack_get_type() -> GType;
+    pub fn dnf_sack_count(sack: *mut DnfSack) -> libc::c_int;
+
+    // hy-query.h
+    pub fn hy_query_create(sack: *mut DnfSack) -> HyQuery;
+    pub fn hy_query_free(q: HyQuery);
+    pub fn hy_query_clear(q: HyQuery);
+    pub fn hy_query_filter(
+        q: HyQuery,
+        keyname: libc::c_int,
+        cmp_type: libc::c_int,
+        matched: *const libc::c_char,
+    ) -> libc::c_int;
+    /// `matches`: NULL-terminated; the matches are OR-ed.
+    pub fn hy_query_filter_in(
+        q: HyQuery,
+        keyname: libc::c_int,
+        cmp_type: libc::c_int,
+        matches: *const *const libc::c_char,
+    ) -> libc::c_int;
+    /// `reldeps`: NULL-terminated.
+    pub fn hy_query_filter_provides_in(q: HyQuery, reldeps: *mut *mut libc::c_char) -> libc::c_int;
+    pub fn hy_query_filter_latest_per_arch(q: HyQuery, val: libc::c_int);
+    /// A new array (unref it) of `DnfPackage*` it owns.
+    pub fn hy_query_run(q: HyQuery) -> *mut GPtrArray;
+
+    // hy-package.h: strings are borrowed from the package.
+    pub fn dnf_package_get_type() -> GType;
+    pub fn dnf_package_get_name(pkg: *mut DnfPackage) -> *const libc::c_char;
+    pub fn dnf_package_get_version(pkg: *mut DnfPackage) -> *const libc::c_char;
+    pub fn dnf_package_get_release(pkg: *mut DnfPackage) -> *const libc::c_char;
+    pub fn dnf_package_get_arch(pkg: *mut DnfPackage) -> *const libc::c_char;
+    pub fn dnf_package_get_evr(pkg: *mut DnfPackage) -> *const libc::c_char;
+    pub fn dnf_package_get_nevra(pkg: *mut DnfPackage) -> *const libc::c_char;
+    pub fn dnf_package_get_reponame(pkg: *mut DnfPackage) -> *const libc::c_char;
+    pub fn dnf_package_get_summary(pkg: *mut DnfPackage) -> *const libc::c_char;
+    pub fn dnf_package_get_epoch(pkg: *mut DnfPackage) -> u64;
+}

@@ -1,0 +1,324 @@
+//! The helper's side (`rpm-ostreed-dnf internal-rpmmd`): a libdnf context
+//! configured from a deployment, then the repository list, a metadata
+//! refresh, or a query. Queries use cached metadata only: a repository
+//! without it is left out (with a line in the log), never fetched by a
+//! read-only, unauthorized call.
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::search::{GROUPS, pass_filter, take_new_names};
+use super::{HelperRequest, PackageInfo, Progress, Reply, RepoInfo, Request, Setup, releasever};
+use crate::ffi::dnf::{self, Context, Package, Query, Repo, State};
+use crate::helper::protocol::{self, Emitter};
+use dnf_sys as sys;
+
+/// Entry point of the helper program.
+pub fn helper_main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) != Some(super::HELPER_VERB) {
+        eprintln!("usage: {} {}", super::HELPER_PROGRAM, super::HELPER_VERB);
+        return ExitCode::from(2);
+    }
+    crate::ffi::malloc::fixed_mmap_threshold();
+    let started = std::time::Instant::now();
+    let what = std::cell::Cell::new("request");
+    let code = protocol::serve(|req: HelperRequest, out: &Emitter<Progress>| {
+        what.set(match req.request {
+            Request::ListRepos => "ListRepos",
+            Request::Refresh { .. } => "RefreshMd",
+            Request::WhatProvides(_) => "WhatProvides",
+            Request::GetPackages(_) => "GetPackages",
+            Request::Search(_) => "Search",
+        });
+        run(req, out)
+    });
+    // The daemon's log gets what each helper cost.
+    eprintln!(
+        "{}: {} in {} ms, peak RSS {} KiB",
+        super::HELPER_PROGRAM,
+        what.get(),
+        started.elapsed().as_millis(),
+        peak_rss_kib().unwrap_or(0)
+    );
+    code
+}
+
+/// VmHWM of this process.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn run(req: HelperRequest, out: &Emitter<Progress>) -> Result<Reply> {
+    let ctx = context(&req.setup)?;
+    match req.request {
+        Request::ListRepos => Ok(Reply::Repos(ctx.repos().iter().map(repo_info).collect())),
+        Request::Refresh { force } => {
+            refresh(&ctx, &req.setup, force, out).map(|()| Reply::Refreshed)
+        }
+        Request::WhatProvides(provides) => {
+            let mut q = cached_query(&ctx, &req.setup)?;
+            let Some(q) = q.as_mut() else {
+                return Ok(Reply::Packages(Vec::new()));
+            };
+            let reldeps: Vec<&str> = provides.iter().map(String::as_str).collect();
+            if q.filter_provides_in(&reldeps) != 0 {
+                bail!("Invalid provide in {provides:?}");
+            }
+            q.latest_per_arch();
+            Ok(Reply::Packages(
+                q.run().iter().map(|p| info(p, None)).collect(),
+            ))
+        }
+        Request::GetPackages(names) => {
+            let mut q = cached_query(&ctx, &req.setup)?;
+            let Some(q) = q.as_mut() else {
+                return Ok(Reply::Packages(Vec::new()));
+            };
+            let mut found = Vec::new();
+            for name in &names {
+                q.clear();
+                q.filter(sys::HY_PKG_NAME, sys::HY_EQ, name);
+                q.latest_per_arch();
+                found.extend(q.run().iter().map(|p| info(p, Some(name.as_str()))));
+            }
+            Ok(Reply::Packages(found))
+        }
+        Request::Search(terms) => {
+            let mut q = cached_query(&ctx, &req.setup)?;
+            let Some(q) = q.as_mut() else {
+                return Ok(Reply::Packages(Vec::new()));
+            };
+            Ok(Reply::Packages(search(q, &terms)))
+        }
+    }
+}
+
+/// A context for the OS at `setup.root`, repositories loaded.
+fn context(setup: &Setup) -> Result<Context> {
+    let conf = setup.root.join("etc/dnf/dnf.conf");
+    dnf::set_globals(if conf.is_file() {
+        &conf
+    } else {
+        Path::new("/dev/null")
+    });
+    let ctx = Context::new();
+    let repos_dir = setup.repos_dir();
+    ctx.set_repos_dirs(&[&repos_dir]);
+    let vars = setup.vars_dirs();
+    ctx.set_vars_dirs(&[&vars[0], &vars[1]]);
+    ctx.set_release_ver(&releasever::of_root(&setup.root)?);
+    ctx.set_cache_dir(&setup.cache_dir.join("repomd"));
+    ctx.set_solv_dir(&setup.cache_dir.join("solv"));
+    ctx.set_lock_dir(&setup.lock_dir);
+    // Nothing is installed by this context: the host's root is only where
+    // libdnf looks for its own configuration, which is set above.
+    ctx.set_install_root(Path::new("/"));
+    ctx.set_source_root(&setup.root);
+    ctx.set_user_agent(&format!("rpm-ostree/{}", env!("CARGO_PKG_VERSION")));
+    if let Ok(proxy) = std::env::var("http_proxy") {
+        ctx.set_http_proxy(&proxy);
+    }
+    ctx.set_check_disk_space(false);
+    ctx.set_check_transaction(false);
+    ctx.set_write_history(false);
+    ctx.set_keep_cache(true);
+    ctx.set_zchunk(false);
+    // Debian's rpm keeps its database in ~/.rpmdb by default.
+    ctx.set_rpm_macro("_dbpath", "/usr/share/rpm");
+    for dir in [
+        setup.cache_dir.join("repomd"),
+        setup.cache_dir.join("solv"),
+        setup.lock_dir.clone(),
+    ] {
+        std::fs::create_dir_all(&dir).with_context(|| format!("Creating {}", dir.display()))?;
+    }
+    ctx.setup().map_err(|e| anyhow!("{}", e.message()))?;
+    Ok(ctx)
+}
+
+fn repo_info(r: &Repo) -> RepoInfo {
+    RepoInfo {
+        id: r.id(),
+        description: r.description(),
+        is_devel: r.is_devel(),
+        is_source: r.is_source(),
+        enabled: r.enabled() & sys::DNF_REPO_ENABLED_PACKAGES != 0,
+        filename: PathBuf::from(r.filename()),
+    }
+}
+
+fn enabled(ctx: &Context) -> Vec<Repo> {
+    ctx.repos()
+        .into_iter()
+        .filter(|r| r.enabled() & sys::DNF_REPO_ENABLED_PACKAGES != 0)
+        .collect()
+}
+
+/// "Does not expire" for `dnf_repo_check` and the context's cache age.
+const FOREVER: u32 = u32::MAX;
+/// The repository's own `metadata_expire` decides.
+const DEFAULT_AGE: u32 = u32::MAX - 1;
+
+/// Fetches the metadata that is missing or expired (all of it with
+/// `force`), then loads it, reporting each step.
+fn refresh(ctx: &Context, setup: &Setup, force: bool, out: &Emitter<Progress>) -> Result<()> {
+    let filelists = setup.download_filelists || super::filelists_cached(&setup.cache_dir);
+    ctx.set_enable_filelists(filelists);
+    let repos = enabled(ctx);
+    let say = |t: String| out.progress(Progress::Message(t));
+    if repos.is_empty() {
+        say("No enabled rpm-md repositories.".into());
+    } else {
+        let ids: String = repos.iter().map(|r| format!(" {}", r.id())).collect();
+        say(format!("Enabled rpm-md repositories:{ids}"));
+    }
+    let mut updated = BTreeSet::new();
+    let mut skipped = BTreeSet::new();
+    for repo in &repos {
+        let id = repo.id();
+        let state = State::new();
+        // The check also tells libdnf which files the repository needs.
+        // With `force`, they are fetched again even when fresh (upstream's
+        // check with age 0 still keeps metadata written in the same second).
+        let fresh = repo
+            .check(if force { 0 } else { DEFAULT_AGE }, &state)
+            .is_ok();
+        if fresh && !force {
+            continue;
+        }
+        state.reset();
+        let text = format!("Updating metadata for '{id}'");
+        let (o, t) = (out.clone(), text.clone());
+        state.on_percentage(move |p| o.progress(Progress::Percent(t.clone(), p)));
+        out.progress(Progress::Percent(text, 0));
+        match repo.update(sys::DNF_REPO_UPDATE_FLAG_FORCE, &state) {
+            Ok(()) => {
+                out.progress(Progress::End);
+                updated.insert(id);
+            }
+            Err(e) if !repo.required() && dnf::is_unavailable(&e) => {
+                out.progress(Progress::End);
+                say(format!("Skipping refresh of {id}: {}", e.message()));
+                repo.set_enabled(sys::DNF_REPO_ENABLED_NONE);
+                skipped.insert(id);
+            }
+            Err(e) => bail!("Updating rpm-md repo '{id}': {}", e.message()),
+        }
+    }
+    out.progress(Progress::Percent("Importing rpm-md".into(), 0));
+    load(ctx, filelists, &State::new())?;
+    out.progress(Progress::End);
+    for repo in repos.iter().filter(|r| !skipped.contains(&r.id())) {
+        let id = repo.id();
+        let cached = if updated.contains(&id) {
+            ""
+        } else {
+            " (cached)"
+        };
+        say(format!(
+            "rpm-md repo '{id}'{cached}; generated: {} solvables: {}",
+            generated(repo.timestamp_generated()),
+            repo.n_solvables()
+        ));
+    }
+    Ok(())
+}
+
+/// Loads the enabled repositories' cached metadata (never fetching).
+fn load(ctx: &Context, filelists: bool, state: &State) -> Result<()> {
+    ctx.set_cache_age(FOREVER);
+    let mut flags = sys::DNF_CONTEXT_SETUP_SACK_FLAG_SKIP_RPMDB
+        | sys::DNF_CONTEXT_SETUP_SACK_FLAG_LOAD_UPDATEINFO;
+    if !filelists {
+        flags |= sys::DNF_CONTEXT_SETUP_SACK_FLAG_SKIP_FILELISTS;
+    }
+    ctx.setup_sack(state, flags)
+        .map_err(|e| anyhow!("Importing rpm-md: {}", e.message()))
+}
+
+/// `%FT%H:%M:%SZ` in UTC, as upstream prints a repository's generation time.
+fn generated(ts: u64) -> String {
+    i64::try_from(ts)
+        .ok()
+        .filter(|t| *t > 0)
+        .and_then(|t| glib::DateTime::from_unix_utc(t).ok())
+        .and_then(|d| d.format("%FT%H:%M:%SZ").ok())
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "(invalid timestamp)".into())
+}
+
+/// A query over the cached metadata of the enabled repositories; `None`
+/// when no repository is enabled. Repositories without a complete cache are
+/// left out; if that leaves none, the error says to refresh.
+fn cached_query(ctx: &Context, setup: &Setup) -> Result<Option<Query>> {
+    ctx.set_enable_filelists(setup.download_filelists);
+    let repos = enabled(ctx);
+    if repos.is_empty() {
+        return Ok(None);
+    }
+    let mut usable = 0;
+    for repo in &repos {
+        match repo.check(FOREVER, &State::new()) {
+            Ok(()) => usable += 1,
+            Err(e) => {
+                eprintln!(
+                    "rpm-md repo '{}' has no usable cached metadata ({}); left out",
+                    repo.id(),
+                    e.message()
+                );
+                repo.set_enabled(sys::DNF_REPO_ENABLED_NONE);
+            }
+        }
+    }
+    if usable == 0 {
+        bail!("No cached rpm-md metadata; run \"rpm-ostree refresh-md\" first");
+    }
+    load(ctx, setup.download_filelists, &State::new())?;
+    let sack = ctx
+        .sack()
+        .ok_or_else(|| anyhow!("libdnf made no package sack"))?;
+    Ok(Some(Query::new(&sack)))
+}
+
+fn info(p: &Package, key: Option<&str>) -> PackageInfo {
+    PackageInfo {
+        key: key.map(String::from),
+        name: p.name(),
+        epoch: p.epoch(),
+        version: p.version(),
+        release: p.release(),
+        arch: p.arch(),
+        nevra: p.nevra(),
+        evr: p.evr(),
+        summary: p.summary(),
+        reponame: p.reponame(),
+    }
+}
+
+/// The match groups of `terms`, in order (see [`super::search`]).
+fn search(q: &mut Query, terms: &[String]) -> Vec<PackageInfo> {
+    let mut found = Vec::new();
+    for (key, fields) in GROUPS {
+        let mut seen = HashSet::new();
+        for substring in [false, true] {
+            q.clear();
+            let (cmp, patterns) = pass_filter(terms, substring);
+            let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
+            for field in *fields {
+                q.filter_in(*field, cmp, &patterns);
+            }
+            q.latest_per_arch();
+            let pkgs = q.run();
+            let names: Vec<String> = pkgs.iter().map(Package::name).collect();
+            for i in take_new_names(names.iter().map(String::as_str), &mut seen) {
+                found.push(info(&pkgs[i], Some(key)));
+            }
+        }
+    }
+    found
+}
