@@ -158,7 +158,7 @@ const OS_ROWS: &[Row<str>] = &[
     row("Rebase", actions(&["rebase"]), deploy_family),
     row("GetCachedRebaseRpmDiff", actions(&["repo-refresh"]), get_cached_rebase_rpm_diff),
     row("DownloadRebaseRpmDiff", actions(&["repo-refresh"]), download_rebase_rpm_diff),
-    row("PkgChange", actions(&["install-uninstall-packages"]), not_yet),
+    row("PkgChange", actions(&["install-uninstall-packages"]), deploy_family),
     row("SetInitramfsState", actions(&["bootconfig"]), set_initramfs_state),
     row("InitramfsEtc", actions(&["bootconfig"]), initramfs_etc),
     row("KernelArgs", actions(&["bootconfig"]), kernel_args),

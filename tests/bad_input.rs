@@ -215,14 +215,14 @@ fn wrong_argument_types_get_invalid_args() {
         let e = call(
             &bed.conn,
             OS_PATH,
-            IFACE_OS,
-            "PkgChange",
-            Some(&(Dict::new(), vec!["tp-tool"], Vec::<String>::new()).to_variant()),
+            "org.projectatomic.rpmostree1.OSExperimental",
+            "LiveFs",
+            Some(&(Dict::new(),).to_variant()),
         )
         .unwrap_err();
         assert_eq!(error_name(&e), "org.freedesktop.DBus.Error.NotSupported");
         assert!(
-            error_message(&e).contains("PkgChange is not implemented yet"),
+            error_message(&e).contains("LiveFs is not implemented yet"),
             "{e}"
         );
     });

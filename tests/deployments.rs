@@ -375,19 +375,15 @@ fn bad_requests_fail_cleanly_and_change_nothing() {
         assert_eq!(code, 1);
         assert!(!finished(&ev).1.is_empty());
         assert_eq!(snapshot(bed), before);
-        // Package layering is refused, never ignored.
+        // A package no repository has: a clear failure, nothing changed.
         let (code, ev) = txn(
             bed,
             "UpdateDeployment",
             "({'install-packages': <['vim']>}, @a{sv} {})",
         );
-        assert_eq!(code, 2, "{ev:?}");
-        assert!(
-            ev.iter().any(|e| e["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("Package layering is not supported yet"))),
-            "{ev:?}"
-        );
+        assert_eq!(code, 1, "{ev:?}");
+        assert_eq!(finished(&ev).1, "Packages not found: vim");
+        assert_eq!(snapshot(bed), before);
     });
 }
 

@@ -50,11 +50,12 @@ pub(crate) fn cleanup_sysroot(ctx: &Ctx) -> Result<Pruned> {
     Cleanup::start(&ctx.cancellable)?.run(&ctx.sysroot_path)
 }
 
-/// The message upstream prints after a prune that freed something.
-pub(crate) fn freed_message(p: &Pruned) -> Option<String> {
-    (p.freed > 0).then(|| {
+/// The message upstream prints after a prune that freed something
+/// (`branches`: the pkgcache refs deleted before it).
+pub(crate) fn freed_message(p: &Pruned, branches: usize) -> Option<String> {
+    (p.freed > 0 || branches > 0).then(|| {
         format!(
-            "Freed: {} (pkgcache branches: 0)",
+            "Freed: {} (pkgcache branches: {branches})",
             glib::format_size(p.freed)
         )
     })
@@ -84,15 +85,15 @@ mod tests {
 
     #[test]
     fn messages() {
-        assert_eq!(freed_message(&Pruned::default()), None);
+        assert_eq!(freed_message(&Pruned::default(), 0), None);
         let p = Pruned {
             total: 10,
             pruned: 2,
             freed: 2048,
         };
         assert_eq!(
-            freed_message(&p).unwrap(),
-            "Freed: 2.0\u{a0}kB (pkgcache branches: 0)"
+            freed_message(&p, 3).unwrap(),
+            "Freed: 2.0\u{a0}kB (pkgcache branches: 3)"
         );
     }
 }

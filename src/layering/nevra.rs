@@ -47,7 +47,6 @@ impl Package {
     }
 
     /// Parses `name-[epoch:]version-release.arch`.
-    #[cfg(test)]
     pub(crate) fn parse_nevra(s: &str) -> Option<Self> {
         let (rest, arch) = s.rsplit_once('.')?;
         let (rest, release) = rest.rsplit_once('-')?;

@@ -75,7 +75,6 @@ pub(crate) fn from_pkglist(list: &Variant) -> Result<Vec<Package>> {
 }
 
 /// The package list of `pkgs` as commit metadata (`a(sssss)`).
-#[cfg(test)]
 pub(crate) fn to_pkglist(pkgs: &[Package]) -> Variant {
     use glib::prelude::*;
     let entries: Vec<(String, String, String, String, String)> = pkgs
@@ -169,6 +168,14 @@ fn loose_object_path(repo: &ostree::Repo, checksum: &str) -> Option<std::path::P
 /// looks for no `-wal` or `-shm` file beside it.
 fn read_sqlite_file(path: &std::path::Path) -> Result<Vec<Header>> {
     headers_of(&open_sqlite_file(path)?)
+}
+
+/// The packages of the sqlite rpm database file `path`, sorted by name,
+/// version and arch.
+pub(crate) fn packages_of_file(path: &std::path::Path) -> Result<Vec<Package>> {
+    let mut pkgs: Vec<Package> = read_sqlite_file(path)?.into_iter().map(|h| h.pkg).collect();
+    pkgs.sort_by(Package::cmp_list);
+    Ok(pkgs)
 }
 
 /// Opens the (read-only, never changing) sqlite rpm database `path`.

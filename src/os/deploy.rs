@@ -43,6 +43,7 @@ async fn build_env(daemon: &Rc<Daemon>, sender: &str, policy: UpdatePolicy) -> B
         policy,
         agent,
         caller_unit: caller_unit(daemon, sender).await,
+        lock_layering: daemon.config.borrow().lock_layering,
     }
 }
 

@@ -230,6 +230,7 @@ fn download(osname: &str, verb: Verb, modifiers: Modifiers) -> Parsed {
             modifiers,
             options: Default::default(),
             mode: None,
+            pkg_change: false,
         },
     }))
 }
@@ -264,6 +265,7 @@ impl Request for Download {
             policy: UpdatePolicy::None,
             agent: None,
             caller_unit: None,
+            lock_layering: false,
         };
         match self.call.build(&self.osname, &env) {
             Ok(mut kind) => {

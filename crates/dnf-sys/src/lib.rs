@@ -26,14 +26,21 @@ opaque!(
     DnfState,
     DnfSack,
     DnfPackage,
-    HyQueryOpaque
+    HyQueryOpaque,
+    HyGoalOpaque
 );
 
 /// `HyQuery`: a C++ object behind a pointer, freed with [`hy_query_free`].
 pub type HyQuery = *mut HyQueryOpaque;
+/// `HyGoal`: the context's goal (owned by the context).
+pub type HyGoal = *mut HyGoalOpaque;
+
+/// `HY_SYSTEM_REPO_NAME`: the repository of the installed packages.
+pub const HY_SYSTEM_REPO_NAME: &str = "@System";
 
 // enum _hy_key_name_e (hy-types.h)
 pub const HY_PKG_ARCH: i32 = 2;
+pub const HY_PKG_FILE: i32 = 7;
 pub const HY_PKG_NAME: i32 = 8;
 pub const HY_PKG_PROVIDES: i32 = 11;
 pub const HY_PKG_REPONAME: i32 = 13;
@@ -45,6 +52,11 @@ pub const HY_NOT: i32 = 2;
 pub const HY_EQ: i32 = 256;
 pub const HY_SUBSTR: i32 = 2048;
 pub const HY_GLOB: i32 = 4096;
+
+// DnfGoalActions (hy-goal.h)
+pub const DNF_INSTALL: u32 = 1 << 4;
+pub const DNF_ALLOW_UNINSTALL: u32 = 1 << 10;
+pub const DNF_IGNORE_WEAK_DEPS: u32 = 1 << 13;
 
 // DnfContextSetupSackFlags (dnf-context.h); NONE is 1 << 0, not 0.
 pub const DNF_CONTEXT_SETUP_SACK_FLAG_NONE: u32 = 1;
@@ -114,6 +126,28 @@ unsafe extern "C" {
     /// Transfer none.
     pub fn dnf_context_get_sack(ctx: *mut DnfContext) -> *mut DnfSack;
 
+    /// Adds the best package matching `name` (a name, provide, path or
+    /// NEVRA-ish subject) to the context's goal.
+    pub fn dnf_context_install(
+        ctx: *mut DnfContext,
+        name: *const libc::c_char,
+        error: *mut *mut GError,
+    ) -> gboolean;
+    /// Transfer none.
+    pub fn dnf_context_get_goal(ctx: *mut DnfContext) -> HyGoal;
+
+    // hy-goal.h, dnf-goal.h
+    pub fn hy_goal_lock(goal: HyGoal, pkg: *mut DnfPackage, error: *mut *mut GError)
+    -> libc::c_int;
+    pub fn dnf_goal_depsolve(goal: HyGoal, flags: u32, error: *mut *mut GError) -> gboolean;
+    /// New arrays (unref them) of `DnfPackage*` they own.
+    pub fn hy_goal_list_installs(goal: HyGoal, error: *mut *mut GError) -> *mut GPtrArray;
+    pub fn hy_goal_list_erasures(goal: HyGoal, error: *mut *mut GError) -> *mut GPtrArray;
+    pub fn hy_goal_list_upgrades(goal: HyGoal, error: *mut *mut GError) -> *mut GPtrArray;
+    pub fn hy_goal_list_downgrades(goal: HyGoal, error: *mut *mut GError) -> *mut GPtrArray;
+    pub fn hy_goal_list_reinstalls(goal: HyGoal, error: *mut *mut GError) -> *mut GPtrArray;
+    pub fn hy_goal_list_obsoleted(goal: HyGoal, error: *mut *mut GError) -> *mut GPtrArray;
+
     // dnf-repo.h
     pub fn dnf_repo_get_type() -> GType;
     pub fn dnf_repo_get_id(repo: *mut DnfRepo) -> *const libc::c_char;
@@ -138,6 +172,16 @@ unsafe extern "C" {
     pub fn dnf_repo_update(
         repo: *mut DnfRepo,
         flags: u32,
+        state: *mut DnfState,
+        error: *mut *mut GError,
+    ) -> gboolean;
+
+    /// Downloads `pkgs` (`DnfPackage*`) into `directory` (NULL: the repo's
+    /// `packages/` cache).
+    pub fn dnf_repo_download_packages(
+        repo: *mut DnfRepo,
+        pkgs: *mut GPtrArray,
+        directory: *const libc::c_char,
         state: *mut DnfState,
         error: *mut *mut GError,
     ) -> gboolean;
@@ -186,4 +230,17 @@ unsafe extern "C" {
     pub fn dnf_package_get_reponame(pkg: *mut DnfPackage) -> *const libc::c_char;
     pub fn dnf_package_get_summary(pkg: *mut DnfPackage) -> *const libc::c_char;
     pub fn dnf_package_get_epoch(pkg: *mut DnfPackage) -> u64;
+    pub fn dnf_package_get_location(pkg: *mut DnfPackage) -> *const libc::c_char;
+    /// Where the package was downloaded to (its repo's `packages/` cache).
+    pub fn dnf_package_get_filename(pkg: *mut DnfPackage) -> *const libc::c_char;
+    pub fn dnf_package_get_downloadsize(pkg: *mut DnfPackage) -> u64;
+    /// The package checksum of the repository metadata; `kind` gets its type.
+    pub fn dnf_package_get_chksum(pkg: *mut DnfPackage, kind: *mut libc::c_int) -> *const u8;
+    /// Transfer none.
+    pub fn dnf_package_get_repo(pkg: *mut DnfPackage) -> *mut DnfRepo;
+
+    // hy-util.h
+    pub fn hy_chksum_name(kind: libc::c_int) -> *const libc::c_char;
+    /// A new hex string (g_free).
+    pub fn hy_chksum_str(chksum: *const u8, kind: libc::c_int) -> *mut libc::c_char;
 }

@@ -38,6 +38,10 @@ fn pkg_config_cflags() -> Vec<String> {
 fn constants_match_the_headers() {
     let ours: &[(&str, i64)] = &[
         ("HY_PKG_ARCH", dnf_sys::HY_PKG_ARCH.into()),
+        ("HY_PKG_FILE", dnf_sys::HY_PKG_FILE.into()),
+        ("DNF_INSTALL", dnf_sys::DNF_INSTALL.into()),
+        ("DNF_ALLOW_UNINSTALL", dnf_sys::DNF_ALLOW_UNINSTALL.into()),
+        ("DNF_IGNORE_WEAK_DEPS", dnf_sys::DNF_IGNORE_WEAK_DEPS.into()),
         ("HY_PKG_NAME", dnf_sys::HY_PKG_NAME.into()),
         ("HY_PKG_PROVIDES", dnf_sys::HY_PKG_PROVIDES.into()),
         ("HY_PKG_REPONAME", dnf_sys::HY_PKG_REPONAME.into()),

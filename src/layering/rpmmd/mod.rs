@@ -13,6 +13,7 @@ mod search;
 
 use anyhow::{Result, anyhow};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -83,6 +84,56 @@ pub(crate) enum Request {
     WhatProvides(Vec<String>),
     GetPackages(Vec<String>),
     Search(Vec<String>),
+    /// Resolve package requests against a base and the repositories, and
+    /// download what the pkgcache does not have.
+    Resolve(ResolveRequest),
+}
+
+/// A layering's question to the helper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ResolveRequest {
+    /// A scratch directory whose `usr/share/rpm` holds a copy of the base's
+    /// rpm database (libdnf writes beside the database it reads).
+    pub base_root: PathBuf,
+    /// Requested names, provides or paths.
+    pub packages: Vec<String>,
+    /// Use the cached metadata however old; fetch none.
+    pub cache_only: bool,
+    /// NEVRA -> repodata checksum of the packages the pkgcache has already.
+    pub cached: BTreeMap<String, String>,
+    /// Where to download the packages the pkgcache does not have (none:
+    /// resolve only).
+    pub download_dir: Option<PathBuf>,
+}
+
+/// What a layering installs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Resolution {
+    /// Requests the base provides already: the request, and the NEVRAs that
+    /// provide it.
+    pub inactive: Vec<(String, Vec<String>)>,
+    /// The packages to layer, sorted by NEVRA.
+    pub packages: Vec<ResolvedPackage>,
+    /// The enabled repositories: id and generation time of their metadata.
+    pub repos: Vec<(String, u64)>,
+}
+
+/// A package a layering installs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ResolvedPackage {
+    pub nevra: String,
+    pub name: String,
+    pub epoch: u64,
+    pub version: String,
+    pub release: String,
+    pub arch: String,
+    /// The repository it comes from.
+    pub repo: String,
+    /// The checksum of the package file in the metadata (`sha256:...`).
+    pub checksum: String,
+    pub size: u64,
+    /// The downloaded file (none when cached, or when only resolving).
+    pub path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -128,6 +179,7 @@ pub(crate) enum Reply {
     Repos(Vec<RepoInfo>),
     Packages(Vec<PackageInfo>),
     Refreshed,
+    Resolved(Resolution),
 }
 
 /// What the helper reports on its way (the transaction's signals).
@@ -135,10 +187,28 @@ pub(crate) enum Reply {
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Progress {
     Message(String),
+    /// A step with a "done" at its end (`TaskBegin`).
+    Task(String),
+    /// The end of that step (`TaskEnd`).
+    TaskDone(String),
     /// A step with a percentage (`PercentProgress`).
     Percent(String, u32),
     /// The end of the current step.
     End,
+}
+
+impl Progress {
+    /// Passes the helper's progress on as the transaction's signals.
+    pub(crate) fn report(self, sink: &crate::progress::ProgressSink) {
+        use crate::progress::Event;
+        match self {
+            Self::Message(t) => sink.message(t),
+            Self::Task(t) => sink.task_begin(t),
+            Self::TaskDone(t) => sink.task_end(t),
+            Self::Percent(t, pct) => sink.send(Event::PercentProgress(t, pct)),
+            Self::End => sink.progress_end(),
+        }
+    }
 }
 
 /// The helper is quiet for at most this long (a metadata download reports
@@ -166,6 +236,19 @@ pub(crate) fn ask(
 pub(crate) fn list_repos(setup: &Setup, cancellable: &gio::Cancellable) -> Result<Vec<RepoInfo>> {
     match ask(setup, Request::ListRepos, |_| {}, cancellable)? {
         Reply::Repos(r) => Ok(r),
+        other => Err(anyhow!("Unexpected answer of the rpm-md helper: {other:?}")),
+    }
+}
+
+/// [`ask`] for a resolution; `progress` gets the helper's messages.
+pub(crate) fn resolve(
+    setup: &Setup,
+    request: ResolveRequest,
+    progress: impl FnMut(Progress),
+    cancellable: &gio::Cancellable,
+) -> Result<Resolution> {
+    match ask(setup, Request::Resolve(request), progress, cancellable)? {
+        Reply::Resolved(r) => Ok(r),
         other => Err(anyhow!("Unexpected answer of the rpm-md helper: {other:?}")),
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::authz::Needed;
 use crate::config::UpdatePolicy;
 use crate::error::BusError;
+use crate::layering::request::PackageChanges;
 use crate::options::{self, OptionSpec, Options};
 use crate::transaction::kinds::deploy::{Deploy, DeployFlags, LAYERING_UNSUPPORTED, Verb};
 
@@ -149,12 +150,10 @@ impl Modifiers {
             || self.override_reset_packages.is_some()
     }
 
-    /// The first modifier that asks for package layering, by its key.
-    fn layering_request(&self) -> Option<&'static str> {
-        let module = self.modules.iter().find(|(_, v)| !v.is_empty());
+    /// The first modifier asking for what is not supported yet (local
+    /// packages, overrides), by its key.
+    fn unsupported_request(&self) -> Option<&'static str> {
         [
-            ("install-packages", non_empty(&self.install_packages)),
-            ("uninstall-packages", non_empty(&self.uninstall_packages)),
             (
                 "install-local-packages",
                 non_empty(&self.install_local_packages),
@@ -175,7 +174,6 @@ impl Modifiers {
                 "override-reset-packages",
                 non_empty(&self.override_reset_packages),
             ),
-            (module.map_or("", |(k, _)| k), module.is_some()),
         ]
         .into_iter()
         .find(|(_, asked)| *asked)
@@ -259,6 +257,8 @@ pub(crate) struct DeployCall {
     pub options: DeployOptions,
     /// `AutomaticUpdateTrigger`'s `mode`, unresolved (`None` = `auto`).
     pub mode: Option<UpdatePolicy>,
+    /// `PkgChange`: authorized as such, whatever its options.
+    pub pkg_change: bool,
 }
 
 impl DeployCall {
@@ -295,6 +295,21 @@ impl DeployCall {
                 (Verb::UpdateDeployment, Modifiers::from_options(m), opts(1)?)
             }
             "AutomaticUpdateTrigger" => (Verb::AutomaticUpdate, none(), opts(0)?),
+            "PkgChange" => {
+                let mut o = opts(0)?;
+                let list =
+                    |i: usize| -> Vec<String> { params.child_value(i).get().unwrap_or_default() };
+                let m = Modifiers {
+                    install_packages: Some(list(1)),
+                    uninstall_packages: Some(list(2)),
+                    ..none()
+                };
+                // PkgChange does not pull the base unless asked to.
+                let explicit = options::parse(&params.child_value(0), DEPLOY_OPTIONS, method)?
+                    .boolean("no-pull-base");
+                o.no_pull_base = explicit.unwrap_or(true);
+                (Verb::UpdateDeployment, m, o)
+            }
             other => return Err(BusError::failed(format!("{other} is not a deploy method"))),
         };
         if options.revision.is_some() && verb != Verb::Rebase {
@@ -319,12 +334,16 @@ impl DeployCall {
             modifiers,
             options,
             mode,
+            pkg_change: method == "PkgChange",
         })
     }
 
     /// The polkit actions this call needs (§6.3).
     pub(crate) fn needed(&self) -> Needed {
         let fixed = |a: &'static str| Needed::Actions(vec![a]);
+        if self.pkg_change {
+            return fixed("install-uninstall-packages");
+        }
         match self.verb {
             Verb::Upgrade | Verb::AutomaticUpdate => fixed("upgrade"),
             Verb::Deploy => fixed("deploy"),
@@ -385,7 +404,7 @@ impl DeployCall {
         let o = &self.options;
         let m = &self.modifiers;
         let fail = |msg: &str| Err(BusError::failed(msg));
-        if let Some(key) = m.layering_request() {
+        if let Some(key) = m.unsupported_request() {
             return Err(BusError::failed(format!(
                 "{LAYERING_UNSUPPORTED} (modifier '{key}')"
             )));
@@ -474,6 +493,14 @@ impl DeployCall {
             agent: env.agent.clone(),
             agent_unit: env.caller_unit.clone(),
             stall_timeout: env.stall_timeout,
+            packages: PackageChanges {
+                install: m.install_packages.clone().unwrap_or_default(),
+                uninstall: m.uninstall_packages.clone().unwrap_or_default(),
+                no_layering: o.no_layering,
+                idempotent: o.idempotent_layering,
+                allow_inactive: o.allow_inactive,
+            },
+            lock_layering: env.lock_layering,
         };
         deploy.title = title(&deploy);
         Ok(deploy)
@@ -510,6 +537,8 @@ pub(crate) struct BuildEnv {
     pub policy: UpdatePolicy,
     pub agent: Option<String>,
     pub caller_unit: Option<String>,
+    /// `LockLayering=true` in the configuration.
+    pub lock_layering: bool,
 }
 
 /// The title shown while the transaction runs (§5.1).
@@ -521,7 +550,12 @@ pub(crate) fn title(d: &Deploy) -> String {
         }
         return cmd.clone();
     }
-    let mut t = if d.refspec.is_some() {
+    let p = &d.packages;
+    let mut t = if d.flags.no_pull_base && !p.install.is_empty() {
+        "install"
+    } else if d.flags.no_pull_base && (!p.uninstall.is_empty() || p.no_layering) {
+        "uninstall"
+    } else if d.refspec.is_some() {
         "rebase"
     } else if d.revision.is_some() {
         "deploy"
@@ -535,6 +569,12 @@ pub(crate) fn title(d: &Deploy) -> String {
         t.push_str(" (check only)");
     } else if d.flags.download_only {
         t.push_str(" (download only)");
+    }
+    if !p.uninstall.is_empty() {
+        t.push_str(&format!("; uninstall: {}", p.uninstall.len()));
+    }
+    if !p.install.is_empty() {
+        t.push_str(&format!("; install: {}", p.install.len()));
     }
     t
 }

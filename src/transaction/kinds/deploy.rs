@@ -7,6 +7,7 @@ use gio::prelude::*;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::layer::{self, LayerFlags, Layered};
 use super::{Ctx, Outcome};
 use crate::deployment::cleanup;
 use crate::deployment::origin::Origin;
@@ -16,9 +17,13 @@ use crate::deployment::revision::{Revision, check_on_branch, resolve_rebase, res
 use crate::deployment::status::{commit_info, deployment_id};
 use crate::deployment::write::{self, NewDeployment, merge_and_origin};
 use crate::deployment::{cached_update, signatures};
+use crate::layering::pkgcache;
 use crate::layering::pkgdb;
 use crate::layering::pkglist::PKGLIST_KEY;
+use crate::layering::request::PackageChanges;
+use crate::layering::rpmmd::Setup;
 use crate::state_files as driver;
+use std::collections::BTreeSet;
 
 /// Which call asked for the deployment (decides defaults and messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,15 +74,22 @@ pub(crate) struct Deploy {
     pub agent: Option<String>,
     pub agent_unit: Option<String>,
     pub stall_timeout: Duration,
+    /// `install-packages`, `uninstall-packages` and their options.
+    pub packages: PackageChanges,
+    /// `LockLayering=true` in the configuration.
+    pub lock_layering: bool,
 }
 
 /// What the deployment will be.
 struct Plan {
     refspec: String,
+    /// The base commit.
     csum: String,
     origin: Origin,
     changed: bool,
     old_ref_to_purge: Option<String>,
+    /// Packages this call newly requests.
+    new_requests: BTreeSet<String>,
 }
 
 /// Where a tree's rpm database is (what a package diff pulls of a commit).
@@ -96,6 +108,23 @@ fn has_pkglist(repo: &ostree::Repo, csum: &str) -> bool {
 pub(crate) const LAYERING_UNSUPPORTED: &str =
     "Package layering is not supported yet by this rpm-ostree daemon";
 
+const LOCK_LAYERING: &str = "Cannot operate; `LockLayering=true` in configuration.";
+
+/// The base commit of a deployment's commit: its parent when it is a
+/// layered commit, else itself.
+fn base_of(repo: &ostree::Repo, csum: &str) -> String {
+    let layered = repo
+        .load_commit(csum)
+        .map(|(c, _)| {
+            glib::VariantDict::new(Some(&c.child_value(0))).contains("rpmostree.clientlayer")
+        })
+        .unwrap_or(false);
+    match layered.then(|| layer::parent_of(repo, csum)).flatten() {
+        Some(parent) => parent,
+        None => csum.to_string(),
+    }
+}
+
 impl super::Kind for Deploy {
     fn execution_title(&self) -> Option<String> {
         Some(self.title.clone())
@@ -108,8 +137,13 @@ impl super::Kind for Deploy {
     fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
         let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
-        if origin.has_package_requests() {
-            bail!("{LAYERING_UNSUPPORTED}; the deployment has layered packages or overrides");
+        if !origin.requested_local_packages.is_empty()
+            || !origin.requested_local_fileoverride_packages.is_empty()
+            || !origin.override_remove.is_empty()
+            || !origin.override_replace_local.is_empty()
+            || !origin.override_replace.is_empty()
+        {
+            bail!("{LAYERING_UNSUPPORTED}; the deployment has local packages or overrides");
         }
         if let Some((name, unit)) = &self.register_driver {
             driver::register(&self.runtime_dir, name, unit.as_deref())?;
@@ -120,6 +154,10 @@ impl super::Kind for Deploy {
             }
         }
         let plan = self.plan(ctx, &origin, &merge)?;
+        let layering = plan.origin.has_package_requests();
+        if layering && self.lock_layering {
+            bail!(LOCK_LAYERING);
+        }
         let repo = sysroot.repo();
         if self.flags.check_only {
             let diff = self.start_update_diff(ctx, &plan);
@@ -129,10 +167,7 @@ impl super::Kind for Deploy {
         }
         if self.flags.diff_only {
             if !plan.changed {
-                ctx.progress.message(match self.verb {
-                    Verb::Upgrade | Verb::AutomaticUpdate => "No upgrade available.",
-                    _ => "No change.",
-                });
+                ctx.progress.message(self.no_change_text());
             }
             if self.is_vanilla_upgrade() {
                 let diff = self.start_update_diff(ctx, &plan);
@@ -140,7 +175,7 @@ impl super::Kind for Deploy {
             }
             return Ok(Outcome::default());
         }
-        if self.flags.download_only {
+        if self.flags.download_only && !layering {
             ctx.progress.message(if plan.changed {
                 "Update downloaded."
             } else {
@@ -148,15 +183,13 @@ impl super::Kind for Deploy {
             });
             return Ok(Outcome::default());
         }
-        if !plan.changed {
-            ctx.progress.message(match self.verb {
-                Verb::Upgrade | Verb::AutomaticUpdate => "No upgrade available.",
-                _ => "No change.",
-            });
+        if !plan.changed && !layering {
+            ctx.progress.message(self.no_change_text());
             return Ok(Outcome::default());
         }
-        if !self.flags.allow_downgrade && plan.csum != merge.csum().as_str() {
-            ostree::SysrootUpgrader::check_timestamps(&repo, &merge.csum(), &plan.csum).map_err(
+        let merge_base = base_of(&repo, &merge.csum());
+        if !self.flags.allow_downgrade && plan.csum != merge_base {
+            ostree::SysrootUpgrader::check_timestamps(&repo, &merge_base, &plan.csum).map_err(
                 |e| {
                     anyhow!(
                         "While checking against deployment timestamp: {}",
@@ -165,10 +198,29 @@ impl super::Kind for Deploy {
                 },
             )?;
         }
-        if self.flags.dry_run {
+        if self.flags.dry_run && !layering {
             return Ok(Outcome::default());
         }
         ctx.check_cancelled()?;
+        let commit = match layering
+            .then(|| self.layer(ctx, &plan, &merge))
+            .transpose()?
+        {
+            None => plan.csum.clone(),
+            Some(Layered::Commit(c)) => c,
+            Some(Layered::Stopped) => {
+                if self.flags.download_only {
+                    ctx.progress.message("Update downloaded.");
+                }
+                return Ok(Outcome::default());
+            }
+            // Same base, same layer: only the origin can differ.
+            Some(Layered::Unchanged) if plan.changed => merge.csum().to_string(),
+            Some(Layered::Unchanged) => {
+                ctx.progress.message(self.no_change_text());
+                return Ok(Outcome::default());
+            }
+        };
         // The cleanup helper starts, and the update's package diff is
         // computed, while the deployment is written.
         let cleanup = cleanup::Cleanup::start(&ctx.cancellable)?;
@@ -180,7 +232,7 @@ impl super::Kind for Deploy {
             ctx,
             &NewDeployment {
                 osname: &self.osname,
-                commit: &plan.csum,
+                commit: &commit,
                 origin: &plan.origin,
                 merge: &merge,
                 kargs: None,
@@ -193,9 +245,10 @@ impl super::Kind for Deploy {
                 .with_context(|| format!("Removing ref {old}"))?;
         }
         ctx.progress.task_begin("Pruning repository");
+        let branches = pkgcache::gc(&ctx.sysroot_path)?;
         let pruned = cleanup.run(&ctx.sysroot_path)?;
         ctx.progress.task_end("done");
-        if let Some(msg) = cleanup::freed_message(&pruned) {
+        if let Some(msg) = cleanup::freed_message(&pruned, branches) {
             ctx.progress.message(&msg);
         }
         self.log_new_deployment(ctx, &new, &plan);
@@ -275,6 +328,7 @@ impl Deploy {
             new_origin.set_initramfs_regeneration(false, &[]);
             new_origin.initramfs_etc.clear();
         }
+        let new_requests = self.packages.apply(&mut new_origin)?;
         let revision = self
             .revision
             .as_deref()
@@ -336,7 +390,11 @@ impl Deploy {
             }
         };
         let custom_changed = origin.custom_origin != new_origin.custom_origin;
-        let changed = csum != merge.csum().as_str() || refspec != current || custom_changed;
+        let packages_changed = origin.requested_packages != new_origin.requested_packages;
+        let changed = csum != base_of(&ctx.sysroot.repo(), &merge.csum())
+            || refspec != current
+            || custom_changed
+            || packages_changed;
         let old_ref_to_purge = (rebased && !self.flags.skip_purge)
             .then(|| current.clone())
             .filter(|old| matches!(Refspec::parse(old), Refspec::Ref { .. }))
@@ -347,7 +405,42 @@ impl Deploy {
             origin: new_origin,
             changed,
             old_ref_to_purge,
+            new_requests,
         })
+    }
+
+    /// "Nothing to do", in the words of the verb.
+    fn no_change_text(&self) -> &'static str {
+        match self.verb {
+            Verb::Upgrade | Verb::AutomaticUpdate => "No upgrade available.",
+            _ => "No change.",
+        }
+    }
+
+    /// Layers the plan's requests on its base commit.
+    fn layer(&self, ctx: &Ctx, plan: &Plan, merge: &ostree::Deployment) -> Result<Layered> {
+        let setup = Setup::for_deployment(
+            &ctx.sysroot_path,
+            &ctx.sysroot,
+            merge,
+            ctx.runtime_dir.join("lock"),
+        );
+        let flags = LayerFlags {
+            cache_only: self.flags.cache_only,
+            dry_run: self.flags.dry_run,
+            download_only: self.flags.download_only,
+            allow_inactive: self.packages.allow_inactive,
+        };
+        let previous = merge.csum();
+        layer::layer(
+            ctx,
+            &setup,
+            &plan.csum,
+            &plan.origin,
+            Some(&previous),
+            &plan.new_requests,
+            flags,
+        )
     }
 
     /// Resolves `set-revision` on `refspec`'s branch: `Some(checksum)` to pin to.

@@ -11,6 +11,7 @@ pub(crate) mod deploy;
 pub(crate) mod finalize;
 pub(crate) mod initramfs;
 pub(crate) mod kargs;
+pub(crate) mod layer;
 pub(crate) mod rollback;
 pub(crate) mod rpmmd;
 

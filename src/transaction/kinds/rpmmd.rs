@@ -6,7 +6,6 @@ use anyhow::{Result, anyhow};
 
 use super::{Ctx, Outcome};
 use crate::layering::rpmmd::{self, Progress, Reply, Setup, repofile};
-use crate::progress::Event;
 
 /// The rpm-md setup of the OS's merge deployment (the pending one, if any).
 fn setup(ctx: &Ctx, osname: &str) -> Result<Setup> {
@@ -32,11 +31,7 @@ impl super::Kind for RefreshMd {
     fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let setup = setup(ctx, &self.osname)?;
         let request = rpmmd::Request::Refresh { force: self.force };
-        let report = |p: Progress| match p {
-            Progress::Message(t) => ctx.progress.message(t),
-            Progress::Percent(t, pct) => ctx.progress.send(Event::PercentProgress(t, pct)),
-            Progress::End => ctx.progress.progress_end(),
-        };
+        let report = |p: Progress| p.report(&ctx.progress);
         match rpmmd::ask(&setup, request, report, &ctx.cancellable)? {
             Reply::Refreshed => Ok(Outcome::default()),
             other => Err(anyhow!("Unexpected answer of the rpm-md helper: {other:?}")),

@@ -19,6 +19,7 @@ fn actions(c: &DeployCall) -> Vec<&'static str> {
 
 fn env() -> BuildEnv {
     BuildEnv {
+        lock_layering: false,
         runtime_dir: "/run/rpm-ostree".into(),
         stall_timeout: Duration::from_secs(5),
         policy: UpdatePolicy::None,
@@ -193,7 +194,16 @@ fn conflicts_and_refusals() {
         "Invalid custom-origin"
     );
     assert!(
-        err(&[("install-packages", vec!["foo"].to_variant())], &[]).contains("not supported yet")
+        err(
+            &[("override-remove-packages", vec!["foo"].to_variant())],
+            &[]
+        )
+        .contains("not supported yet")
+    );
+    assert!(
+        update(&[("install-packages", vec!["foo"].to_variant())], &[])
+            .build("testos", &env())
+            .is_ok()
     );
     assert_eq!(
         err(

@@ -4,8 +4,11 @@
 //! without it is left out (with a line in the log), never fetched by a
 //! read-only, unauthorized call.
 
+mod metadata;
+mod resolve;
+
 use anyhow::{Context as _, Result, anyhow, bail};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -14,6 +17,7 @@ use super::{HelperRequest, PackageInfo, Progress, Reply, RepoInfo, Request, Setu
 use crate::ffi::dnf::{self, Context, Package, Query, Repo, State};
 use crate::helper::protocol::{self, Emitter};
 use dnf_sys as sys;
+use metadata::{FOREVER, Freshness, Load, enabled};
 
 /// Entry point of the helper program.
 pub fn helper_main() -> ExitCode {
@@ -32,6 +36,7 @@ pub fn helper_main() -> ExitCode {
             Request::WhatProvides(_) => "WhatProvides",
             Request::GetPackages(_) => "GetPackages",
             Request::Search(_) => "Search",
+            Request::Resolve(_) => "Resolve",
         });
         run(req, out)
     });
@@ -54,12 +59,28 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 fn run(req: HelperRequest, out: &Emitter<Progress>) -> Result<Reply> {
-    let ctx = context(&req.setup)?;
+    let install_root = match &req.request {
+        Request::Resolve(r) => r.base_root.clone(),
+        _ => PathBuf::from("/"),
+    };
+    let ctx = context(&req.setup, &install_root)?;
     match req.request {
         Request::ListRepos => Ok(Reply::Repos(ctx.repos().iter().map(repo_info).collect())),
         Request::Refresh { force } => {
-            refresh(&ctx, &req.setup, force, out).map(|()| Reply::Refreshed)
+            let fresh = if force {
+                Freshness::Force
+            } else {
+                Freshness::Default
+            };
+            let filelists =
+                req.setup.download_filelists || super::filelists_cached(&req.setup.cache_dir);
+            let load = Load {
+                filelists,
+                rpmdb: false,
+            };
+            metadata::refresh(&ctx, fresh, load, out).map(|()| Reply::Refreshed)
         }
+        Request::Resolve(r) => resolve::resolve(&ctx, &req.setup, &r, out).map(Reply::Resolved),
         Request::WhatProvides(provides) => {
             let mut q = cached_query(&ctx, &req.setup)?;
             let Some(q) = q.as_mut() else {
@@ -98,8 +119,24 @@ fn run(req: HelperRequest, out: &Emitter<Progress>) -> Result<Reply> {
     }
 }
 
-/// A context for the OS at `setup.root`, repositories loaded.
-fn context(setup: &Setup) -> Result<Context> {
+/// `dir` as libdnf must be told it when the install root is `root`: libdnf
+/// puts the install root in front of the variables directories, and each
+/// `/..` takes one component of it back off (upstream's trick too).
+fn outside_root(root: &Path, dir: &Path) -> PathBuf {
+    let depth = root
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .count();
+    let mut p = PathBuf::from("/");
+    for _ in 0..depth {
+        p.push("..");
+    }
+    p.join(dir.strip_prefix("/").unwrap_or(dir))
+}
+
+/// A context for the OS at `setup.root`, repositories loaded; packages are
+/// installed in `install_root` (which has the rpm database of `@System`).
+fn context(setup: &Setup, install_root: &Path) -> Result<Context> {
     let conf = setup.root.join("etc/dnf/dnf.conf");
     dnf::set_globals(if conf.is_file() {
         &conf
@@ -109,15 +146,13 @@ fn context(setup: &Setup) -> Result<Context> {
     let ctx = Context::new();
     let repos_dir = setup.repos_dir();
     ctx.set_repos_dirs(&[&repos_dir]);
-    let vars = setup.vars_dirs();
+    let vars = setup.vars_dirs().map(|d| outside_root(install_root, &d));
     ctx.set_vars_dirs(&[&vars[0], &vars[1]]);
     ctx.set_release_ver(&releasever::of_root(&setup.root)?);
     ctx.set_cache_dir(&setup.cache_dir.join("repomd"));
     ctx.set_solv_dir(&setup.cache_dir.join("solv"));
     ctx.set_lock_dir(&setup.lock_dir);
-    // Nothing is installed by this context: the host's root is only where
-    // libdnf looks for its own configuration, which is set above.
-    ctx.set_install_root(Path::new("/"));
+    ctx.set_install_root(install_root);
     ctx.set_source_root(&setup.root);
     ctx.set_user_agent(&format!("rpm-ostree/{}", env!("CARGO_PKG_VERSION")));
     if let Ok(proxy) = std::env::var("http_proxy") {
@@ -152,106 +187,6 @@ fn repo_info(r: &Repo) -> RepoInfo {
     }
 }
 
-fn enabled(ctx: &Context) -> Vec<Repo> {
-    ctx.repos()
-        .into_iter()
-        .filter(|r| r.enabled() & sys::DNF_REPO_ENABLED_PACKAGES != 0)
-        .collect()
-}
-
-/// "Does not expire" for `dnf_repo_check` and the context's cache age.
-const FOREVER: u32 = u32::MAX;
-/// The repository's own `metadata_expire` decides.
-const DEFAULT_AGE: u32 = u32::MAX - 1;
-
-/// Fetches the metadata that is missing or expired (all of it with
-/// `force`), then loads it, reporting each step.
-fn refresh(ctx: &Context, setup: &Setup, force: bool, out: &Emitter<Progress>) -> Result<()> {
-    let filelists = setup.download_filelists || super::filelists_cached(&setup.cache_dir);
-    ctx.set_enable_filelists(filelists);
-    let repos = enabled(ctx);
-    let say = |t: String| out.progress(Progress::Message(t));
-    if repos.is_empty() {
-        say("No enabled rpm-md repositories.".into());
-    } else {
-        let ids: String = repos.iter().map(|r| format!(" {}", r.id())).collect();
-        say(format!("Enabled rpm-md repositories:{ids}"));
-    }
-    let mut updated = BTreeSet::new();
-    let mut skipped = BTreeSet::new();
-    for repo in &repos {
-        let id = repo.id();
-        let state = State::new();
-        // The check also tells libdnf which files the repository needs.
-        // With `force`, they are fetched again even when fresh (upstream's
-        // check with age 0 still keeps metadata written in the same second).
-        let fresh = repo
-            .check(if force { 0 } else { DEFAULT_AGE }, &state)
-            .is_ok();
-        if fresh && !force {
-            continue;
-        }
-        state.reset();
-        let text = format!("Updating metadata for '{id}'");
-        let (o, t) = (out.clone(), text.clone());
-        state.on_percentage(move |p| o.progress(Progress::Percent(t.clone(), p)));
-        out.progress(Progress::Percent(text, 0));
-        match repo.update(sys::DNF_REPO_UPDATE_FLAG_FORCE, &state) {
-            Ok(()) => {
-                out.progress(Progress::End);
-                updated.insert(id);
-            }
-            Err(e) if !repo.required() && dnf::is_unavailable(&e) => {
-                out.progress(Progress::End);
-                say(format!("Skipping refresh of {id}: {}", e.message()));
-                repo.set_enabled(sys::DNF_REPO_ENABLED_NONE);
-                skipped.insert(id);
-            }
-            Err(e) => bail!("Updating rpm-md repo '{id}': {}", e.message()),
-        }
-    }
-    out.progress(Progress::Percent("Importing rpm-md".into(), 0));
-    load(ctx, filelists, &State::new())?;
-    out.progress(Progress::End);
-    for repo in repos.iter().filter(|r| !skipped.contains(&r.id())) {
-        let id = repo.id();
-        let cached = if updated.contains(&id) {
-            ""
-        } else {
-            " (cached)"
-        };
-        say(format!(
-            "rpm-md repo '{id}'{cached}; generated: {} solvables: {}",
-            generated(repo.timestamp_generated()),
-            repo.n_solvables()
-        ));
-    }
-    Ok(())
-}
-
-/// Loads the enabled repositories' cached metadata (never fetching).
-fn load(ctx: &Context, filelists: bool, state: &State) -> Result<()> {
-    ctx.set_cache_age(FOREVER);
-    let mut flags = sys::DNF_CONTEXT_SETUP_SACK_FLAG_SKIP_RPMDB
-        | sys::DNF_CONTEXT_SETUP_SACK_FLAG_LOAD_UPDATEINFO;
-    if !filelists {
-        flags |= sys::DNF_CONTEXT_SETUP_SACK_FLAG_SKIP_FILELISTS;
-    }
-    ctx.setup_sack(state, flags)
-        .map_err(|e| anyhow!("Importing rpm-md: {}", e.message()))
-}
-
-/// `%FT%H:%M:%SZ` in UTC, as upstream prints a repository's generation time.
-fn generated(ts: u64) -> String {
-    i64::try_from(ts)
-        .ok()
-        .filter(|t| *t > 0)
-        .and_then(|t| glib::DateTime::from_unix_utc(t).ok())
-        .and_then(|d| d.format("%FT%H:%M:%SZ").ok())
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "(invalid timestamp)".into())
-}
-
 /// A query over the cached metadata of the enabled repositories; `None`
 /// when no repository is enabled. Repositories without a complete cache are
 /// left out; if that leaves none, the error says to refresh.
@@ -278,7 +213,11 @@ fn cached_query(ctx: &Context, setup: &Setup) -> Result<Option<Query>> {
     if usable == 0 {
         bail!("No cached rpm-md metadata; run \"rpm-ostree refresh-md\" first");
     }
-    load(ctx, setup.download_filelists, &State::new())?;
+    let load = Load {
+        filelists: setup.download_filelists,
+        rpmdb: false,
+    };
+    metadata::load(ctx, load, &State::new())?;
     let sack = ctx
         .sack()
         .ok_or_else(|| anyhow!("libdnf made no package sack"))?;

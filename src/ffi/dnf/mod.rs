@@ -6,6 +6,12 @@
 //! `DnfPackage`) are held as `glib::Object`s, so references are counted by
 //! GObject. Borrowed C strings are copied out at once.
 
+mod package;
+mod repo;
+
+pub(crate) use package::{Goal, Package, Query, Sack};
+pub(crate) use repo::Repo;
+
 use dnf_sys as sys;
 use glib::prelude::*;
 use glib::translate::{FromGlibPtrFull, FromGlibPtrNone, from_glib_full};
@@ -14,16 +20,16 @@ use std::path::Path;
 
 /// A C string from a Rust one; an interior NUL (never in paths and names
 /// the helper is given) becomes an empty string.
-fn cstr(s: &str) -> CString {
+pub(super) fn cstr(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
 }
 
-fn cpath(p: &Path) -> CString {
+pub(super) fn cpath(p: &Path) -> CString {
     CString::new(p.as_os_str().as_encoded_bytes()).unwrap_or_default()
 }
 
 /// Copies a borrowed, possibly NULL, C string.
-fn copied(p: *const c_char) -> Option<String> {
+pub(super) fn copied(p: *const c_char) -> Option<String> {
     if p.is_null() {
         return None;
     }
@@ -33,7 +39,10 @@ fn copied(p: *const c_char) -> Option<String> {
 }
 
 /// The result of a call that reports failure through a `GError`.
-fn checked(ok: glib::ffi::gboolean, error: *mut glib::ffi::GError) -> Result<(), glib::Error> {
+pub(super) fn checked(
+    ok: glib::ffi::gboolean,
+    error: *mut glib::ffi::GError,
+) -> Result<(), glib::Error> {
     if ok != 0 {
         return Ok(());
     }
@@ -45,7 +54,7 @@ fn checked(ok: glib::ffi::gboolean, error: *mut glib::ffi::GError) -> Result<(),
 }
 
 /// Borrowed elements of a `GPtrArray` of GObjects, each with a new reference.
-fn objects(array: *mut glib::ffi::GPtrArray) -> Vec<glib::Object> {
+pub(super) fn objects(array: *mut glib::ffi::GPtrArray) -> Vec<glib::Object> {
     if array.is_null() {
         return Vec::new();
     }
@@ -195,94 +204,29 @@ impl Context {
         checked(ok, error)
     }
 
+    /// Adds the best match of `pattern` (a name, provide or path) to the goal.
+    pub(crate) fn install(&self, pattern: &str) -> Result<(), glib::Error> {
+        let p = cstr(pattern);
+        let mut error = std::ptr::null_mut();
+        // SAFETY: a set-up context; libdnf copies the pattern.
+        let ok = unsafe { sys::dnf_context_install(self.ptr(), p.as_ptr(), &mut error) };
+        checked(ok, error)
+    }
+
+    pub(crate) fn goal(&self) -> Goal {
+        Goal {
+            // SAFETY: transfer none: the goal lives as long as the context,
+            // which the Goal keeps alive.
+            goal: unsafe { sys::dnf_context_get_goal(self.ptr()) },
+            _ctx: self.0.clone(),
+        }
+    }
+
     pub(crate) fn sack(&self) -> Option<Sack> {
         // SAFETY: transfer none; a new reference is taken.
         let sack = unsafe { sys::dnf_context_get_sack(self.ptr()) };
         // SAFETY: the sack, when set, is a live GObject.
         (!sack.is_null()).then(|| Sack(unsafe { glib::Object::from_glib_none(sack as *mut _) }))
-    }
-}
-
-/// `DnfRepo`.
-pub(crate) struct Repo(glib::Object);
-
-impl Repo {
-    fn ptr(&self) -> *mut sys::DnfRepo {
-        self.0.as_ptr() as *mut sys::DnfRepo
-    }
-
-    fn text(&self, f: unsafe extern "C" fn(*mut sys::DnfRepo) -> *const c_char) -> String {
-        // SAFETY: the getters passed here return strings owned by the repo.
-        copied(unsafe { f(self.ptr()) }).unwrap_or_default()
-    }
-
-    fn flag(&self, f: unsafe extern "C" fn(*mut sys::DnfRepo) -> glib::ffi::gboolean) -> bool {
-        // SAFETY: the predicates passed here only read the repo.
-        unsafe { f(self.ptr()) != 0 }
-    }
-
-    pub(crate) fn id(&self) -> String {
-        self.text(sys::dnf_repo_get_id)
-    }
-    pub(crate) fn filename(&self) -> String {
-        self.text(sys::dnf_repo_get_filename)
-    }
-    pub(crate) fn is_devel(&self) -> bool {
-        self.flag(sys::dnf_repo_is_devel)
-    }
-    pub(crate) fn is_source(&self) -> bool {
-        self.flag(sys::dnf_repo_is_source)
-    }
-    pub(crate) fn required(&self) -> bool {
-        self.flag(sys::dnf_repo_get_required)
-    }
-
-    /// `DnfRepoEnabled` bits.
-    pub(crate) fn enabled(&self) -> u32 {
-        // SAFETY: reads a field.
-        unsafe { sys::dnf_repo_get_enabled(self.ptr()) }
-    }
-
-    pub(crate) fn set_enabled(&self, bits: u32) {
-        // SAFETY: stores a field.
-        unsafe { sys::dnf_repo_set_enabled(self.ptr(), bits) }
-    }
-
-    /// The `name=` with its variables substituted; `None` without one.
-    pub(crate) fn description(&self) -> Option<String> {
-        // SAFETY: transfer full: the copy is ours to free.
-        let p = unsafe { sys::dnf_repo_get_description(self.ptr()) };
-        if p.is_null() {
-            return None;
-        }
-        // SAFETY: p is a NUL-terminated string allocated by GLib.
-        Some(unsafe { glib::GString::from_glib_full(p) }.to_string())
-    }
-
-    pub(crate) fn timestamp_generated(&self) -> u64 {
-        // SAFETY: reads a field.
-        unsafe { sys::dnf_repo_get_timestamp_generated(self.ptr()) }
-    }
-
-    pub(crate) fn n_solvables(&self) -> u32 {
-        // SAFETY: reads a field.
-        unsafe { sys::dnf_repo_get_n_solvables(self.ptr()) }
-    }
-
-    /// Whether the cached metadata is complete and younger than `max_age` seconds.
-    pub(crate) fn check(&self, max_age: u32, state: &State) -> Result<(), glib::Error> {
-        let mut error = std::ptr::null_mut();
-        // SAFETY: valid repo and state objects, an error out-pointer.
-        let ok = unsafe { sys::dnf_repo_check(self.ptr(), max_age, state.ptr(), &mut error) };
-        checked(ok, error)
-    }
-
-    /// Downloads the metadata again.
-    pub(crate) fn update(&self, flags: u32, state: &State) -> Result<(), glib::Error> {
-        let mut error = std::ptr::null_mut();
-        // SAFETY: valid repo and state objects, an error out-pointer.
-        let ok = unsafe { sys::dnf_repo_update(self.ptr(), flags, state.ptr(), &mut error) };
-        checked(ok, error)
     }
 }
 
@@ -311,136 +255,6 @@ impl State {
                 f(args.get(1).and_then(|v| v.get::<u32>().ok()).unwrap_or(0));
                 None
             });
-    }
-}
-
-/// `DnfSack`: the loaded packages.
-pub(crate) struct Sack(glib::Object);
-
-impl Sack {
-    fn ptr(&self) -> *mut sys::DnfSack {
-        self.0.as_ptr() as *mut sys::DnfSack
-    }
-}
-
-/// `HyQuery` over a sack (which it keeps alive).
-pub(crate) struct Query {
-    q: sys::HyQuery,
-    _sack: glib::Object,
-}
-
-impl Query {
-    pub(crate) fn new(sack: &Sack) -> Self {
-        // SAFETY: a valid sack; the query is freed in Drop, before the sack
-        // reference it holds is dropped.
-        let q = unsafe { sys::hy_query_create(sack.ptr()) };
-        Self {
-            q,
-            _sack: sack.0.clone(),
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        // SAFETY: a valid query.
-        unsafe { sys::hy_query_clear(self.q) }
-    }
-
-    /// One filter; the filters of a query are AND-ed. Nonzero: refused.
-    pub(crate) fn filter(&mut self, key: i32, cmp: i32, value: &str) -> i32 {
-        let v = cstr(value);
-        // SAFETY: a valid query; libdnf copies the match string.
-        unsafe { sys::hy_query_filter(self.q, key, cmp, v.as_ptr()) }
-    }
-
-    /// One filter matching any of `values`.
-    pub(crate) fn filter_in(&mut self, key: i32, cmp: i32, values: &[&str]) -> i32 {
-        let owned: Vec<CString> = values.iter().map(|v| cstr(v)).collect();
-        let mut ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
-        ptrs.push(std::ptr::null());
-        // SAFETY: a valid query and a NULL-terminated array libdnf copies.
-        unsafe { sys::hy_query_filter_in(self.q, key, cmp, ptrs.as_ptr()) }
-    }
-
-    /// Packages providing any of `reldeps` (`name [op evr]`). Nonzero: a
-    /// reldep did not parse, and no filter was added.
-    pub(crate) fn filter_provides_in(&mut self, reldeps: &[&str]) -> i32 {
-        let owned: Vec<CString> = reldeps.iter().map(|v| cstr(v)).collect();
-        let mut ptrs: Vec<*mut c_char> = owned.iter().map(|c| c.as_ptr() as *mut c_char).collect();
-        ptrs.push(std::ptr::null_mut());
-        // SAFETY: a valid query and a NULL-terminated array; libdnf only reads it.
-        unsafe { sys::hy_query_filter_provides_in(self.q, ptrs.as_mut_ptr()) }
-    }
-
-    pub(crate) fn latest_per_arch(&mut self) {
-        // SAFETY: a valid query.
-        unsafe { sys::hy_query_filter_latest_per_arch(self.q, 1) }
-    }
-
-    /// The matching packages, in solvable order.
-    pub(crate) fn run(&mut self) -> Vec<Package> {
-        // SAFETY: a valid query; the array is new (transfer full) and its
-        // elements stay alive through the references taken before it is freed.
-        unsafe {
-            let array = sys::hy_query_run(self.q);
-            let pkgs = objects(array).into_iter().map(Package).collect();
-            if !array.is_null() {
-                glib::ffi::g_ptr_array_unref(array);
-            }
-            pkgs
-        }
-    }
-}
-
-impl Drop for Query {
-    fn drop(&mut self) {
-        // SAFETY: the query was created by hy_query_create and is freed once.
-        unsafe { sys::hy_query_free(self.q) }
-    }
-}
-
-/// `DnfPackage`.
-pub(crate) struct Package(glib::Object);
-
-impl Package {
-    fn ptr(&self) -> *mut sys::DnfPackage {
-        self.0.as_ptr() as *mut sys::DnfPackage
-    }
-
-    fn text(
-        &self,
-        f: unsafe extern "C" fn(*mut sys::DnfPackage) -> *const c_char,
-    ) -> Option<String> {
-        // SAFETY: the getters passed here return strings owned by the package (or its pool).
-        copied(unsafe { f(self.ptr()) })
-    }
-
-    pub(crate) fn name(&self) -> String {
-        self.text(sys::dnf_package_get_name).unwrap_or_default()
-    }
-    pub(crate) fn version(&self) -> String {
-        self.text(sys::dnf_package_get_version).unwrap_or_default()
-    }
-    pub(crate) fn release(&self) -> String {
-        self.text(sys::dnf_package_get_release).unwrap_or_default()
-    }
-    pub(crate) fn arch(&self) -> String {
-        self.text(sys::dnf_package_get_arch).unwrap_or_default()
-    }
-    pub(crate) fn evr(&self) -> String {
-        self.text(sys::dnf_package_get_evr).unwrap_or_default()
-    }
-    pub(crate) fn nevra(&self) -> String {
-        self.text(sys::dnf_package_get_nevra).unwrap_or_default()
-    }
-    pub(crate) fn reponame(&self) -> String {
-        self.text(sys::dnf_package_get_reponame).unwrap_or_default()
-    }
-    pub(crate) fn summary(&self) -> Option<String> {
-        self.text(sys::dnf_package_get_summary)
-    }
-    pub(crate) fn epoch(&self) -> u64 {
-        // SAFETY: reads a field.
-        unsafe { sys::dnf_package_get_epoch(self.ptr()) }
     }
 }
 

@@ -1,0 +1,188 @@
+//! Assembling a layered tree: a scratch directory in the repository's
+//! `tmp/` (same filesystem, so checkouts are hardlinks), the base checked
+//! out into it, then each package's pkgcache commit on top (files a package
+//! shares with the base or another package must be identical), then the
+//! owners and modes of the packages' files that are not root's, on copies
+//! (a hardlink is the repository's object and must not change).
+
+use anyhow::{Context, Result, anyhow, bail};
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::import::{Entry, Placement, place};
+use super::pkgcache::CachedPackage;
+
+/// A scratch directory below the repository, removed with whatever is
+/// mounted below it when dropped; [`Workdir::sweep`] removes those a killed
+/// daemon left.
+pub(crate) struct Workdir {
+    pub path: PathBuf,
+}
+
+const PREFIX: &str = "rpmostree-layer-";
+
+impl Workdir {
+    pub(crate) fn new(repo_path: &Path) -> Result<Self> {
+        let tmp = repo_path.join("tmp");
+        std::fs::create_dir_all(&tmp)?;
+        for i in 0..1000u32 {
+            let path = tmp.join(format!("{PREFIX}{}-{i}", std::process::id()));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(Self { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).with_context(|| format!("Creating {}", path.display())),
+            }
+        }
+        bail!("No free scratch directory in {}", tmp.display())
+    }
+
+    /// The tree being assembled.
+    pub(crate) fn root(&self) -> PathBuf {
+        self.path.join("root")
+    }
+
+    /// Removes the scratch directories of layerings that did not finish.
+    pub(crate) fn sweep(repo_path: &Path) {
+        let Ok(entries) = std::fs::read_dir(repo_path.join("tmp")) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(PREFIX) {
+                remove(&e.path());
+            }
+        }
+    }
+}
+
+/// Unmounts what is mounted below `dir` (lazily: a dead FUSE server's
+/// mount too), then removes it.
+fn remove(dir: &Path) {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut below: Vec<String> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| Path::new(m).starts_with(dir))
+        .map(String::from)
+        .collect();
+    below.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for m in below {
+        let _ = std::process::Command::new("umount")
+            .args(["-l", &m])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        remove(&self.path);
+    }
+}
+
+fn checkout(
+    repo: &ostree::Repo,
+    commit: &str,
+    root: &Path,
+    union: bool,
+    devino: &ostree::RepoDevInoCache,
+    cancellable: &gio::Cancellable,
+) -> Result<()> {
+    let opts = ostree::RepoCheckoutAtOptions {
+        mode: ostree::RepoCheckoutMode::None,
+        overwrite_mode: if union {
+            ostree::RepoCheckoutOverwriteMode::UnionIdentical
+        } else {
+            ostree::RepoCheckoutOverwriteMode::None
+        },
+        no_copy_fallback: true,
+        devino_to_csum_cache: Some(devino.clone()),
+        ..Default::default()
+    };
+    repo.checkout_at(Some(&opts), libc::AT_FDCWD, root, commit, Some(cancellable))?;
+    Ok(())
+}
+
+/// Checks out `base` and then `pkgs` into the (absent) directory `root`.
+pub(crate) fn checkout_all(
+    repo: &ostree::Repo,
+    base: &str,
+    pkgs: &[CachedPackage],
+    root: &Path,
+    devino: &ostree::RepoDevInoCache,
+    cancellable: &gio::Cancellable,
+) -> Result<()> {
+    checkout(repo, base, root, false, devino, cancellable)
+        .with_context(|| format!("Checking out {base}"))?;
+    for p in pkgs {
+        checkout(repo, &p.commit, root, true, devino, cancellable)
+            .with_context(|| format!("Checking out {}", p.nevra))?;
+    }
+    Ok(())
+}
+
+/// Replaces `path` (a hardlink into the repository) by a copy of itself.
+pub(crate) fn break_hardlink(path: &Path) -> Result<()> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.is_file() || meta.nlink() < 2 {
+        return Ok(());
+    }
+    let tmp = path.with_file_name(format!(
+        ".{}.copy",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    std::fs::copy(path, &tmp)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// `name` -> id of a passwd or group file.
+fn ids(file: &Path) -> BTreeMap<String, u32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let id = f.nth(1)?.parse().ok()?;
+            Some((name.to_string(), id))
+        })
+        .collect()
+}
+
+/// Gives the files of a package that are not root's their owners (as the
+/// tree's `passwd` and `group` in `etc` name them), on copies.
+pub(crate) fn apply_owners(root: &Path, etc: &Path, entries: &[Entry]) -> Result<()> {
+    let users = ids(&etc.join("passwd"));
+    let groups = ids(&etc.join("group"));
+    for e in entries {
+        if (e.user == "root" && e.group == "root") || e.ghost {
+            continue;
+        }
+        let Placement::Tree(rel) = place(&e.path)? else {
+            continue;
+        };
+        let path = root.join(&rel);
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        let uid = *users
+            .get(&e.user)
+            .ok_or_else(|| anyhow!("{}: unknown user '{}'", e.path, e.user))?;
+        let gid = *groups
+            .get(&e.group)
+            .ok_or_else(|| anyhow!("{}: unknown group '{}'", e.path, e.group))?;
+        break_hardlink(&path)?;
+        std::os::unix::fs::lchown(&path, Some(uid), Some(gid))
+            .with_context(|| format!("Changing the owner of {}", e.path))?;
+        // chown drops setuid/setgid: the header's mode again.
+        if !std::fs::symlink_metadata(&path)?.file_type().is_symlink() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(e.mode & 0o7777))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Committing a layered tree: parent = the base commit, and upstream's
+//! `rpmostree.*` metadata (what `status` and `db diff` read, and what a
+//! later layering compares its state digest with).
+
+use anyhow::{Result, anyhow};
+use glib::prelude::*;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use super::nevra::Package;
+use super::pkglist;
+
+/// Upstream's version of the layered commit format.
+const CLIENTLAYER_VERSION: u32 = 6;
+
+/// The metadata key of the state digest.
+pub(crate) const STATE_KEY: &str = "rpmostree.state-sha512";
+
+/// What a layered commit records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LayerMeta {
+    pub base: String,
+    /// The requested patterns (active ones).
+    pub packages: Vec<String>,
+    /// Every package of the tree, from its new rpm database.
+    pub pkglist: Vec<Package>,
+    /// The repositories packages came from: (id, generation timestamp).
+    pub repos: Vec<(String, u64)>,
+    pub state_digest: String,
+}
+
+/// The state digest of a layering: what was asked, and exactly what was
+/// installed (NEVRA and repodata checksum).
+pub(crate) fn state_digest(requests: &[String], installed: &[(String, String)]) -> String {
+    let mut c = glib::Checksum::new(glib::ChecksumType::Sha512).expect("sha512 exists");
+    let mut r = requests.to_vec();
+    r.sort();
+    for x in &r {
+        c.update(b"request:");
+        c.update(x.as_bytes());
+        c.update(b"\n");
+    }
+    let mut i = installed.to_vec();
+    i.sort();
+    for (nevra, sum) in &i {
+        c.update(b"install:");
+        c.update(nevra.as_bytes());
+        c.update(b" ");
+        c.update(sum.as_bytes());
+        c.update(b"\n");
+    }
+    c.string().map(|s| s.to_string()).unwrap_or_default()
+}
+
+fn metadata(repo: &ostree::Repo, root: &gio::File, m: &LayerMeta) -> Result<glib::Variant> {
+    let d = glib::VariantDict::new(None);
+    let (base, _) = repo.load_commit(&m.base)?;
+    let base_meta = glib::VariantDict::new(Some(&base.child_value(0)));
+    if let Some(v) = base_meta.lookup_value("version", Some(glib::VariantTy::STRING)) {
+        d.insert_value("version", &v);
+    }
+    d.insert("rpmostree.clientlayer", true);
+    d.insert("rpmostree.clientlayer_version", CLIENTLAYER_VERSION);
+    let repos: Vec<glib::Variant> = m
+        .repos
+        .iter()
+        .map(|(id, ts)| {
+            let r = glib::VariantDict::new(None);
+            r.insert("id", id.as_str());
+            r.insert("timestamp", *ts);
+            r.end()
+        })
+        .collect();
+    d.insert_value(
+        "rpmostree.rpmmd-repos",
+        &glib::Variant::array_from_iter_with_type(glib::VariantTy::VARDICT, repos),
+    );
+    d.insert("rpmostree.packages", m.packages.clone());
+    d.insert("rpmostree.modules", Vec::<String>::new());
+    d.insert_value(
+        "rpmostree.removed-base-packages",
+        &glib::Variant::array_from_iter_with_type(
+            glib::VariantTy::VARIANT,
+            Vec::<glib::Variant>::new(),
+        ),
+    );
+    d.insert_value(
+        "rpmostree.replaced-base-packages",
+        &glib::Variant::array_from_iter_with_type(
+            glib::VariantTy::new("(vv)").expect("valid type"),
+            Vec::<glib::Variant>::new(),
+        ),
+    );
+    d.insert_value(
+        "rpmostree.replaced-base-remote-packages",
+        &glib::VariantDict::new(None).end(),
+    );
+    d.insert_value(pkglist::PKGLIST_KEY, &pkglist::to_pkglist(&m.pkglist));
+    d.insert(STATE_KEY, m.state_digest.as_str());
+    ostree::commit_metadata_for_bootable(root, &d, gio::Cancellable::NONE)?;
+    Ok(d.end())
+}
+
+/// Commits the tree at `root` (assembled from checkouts recorded in
+/// `devino`); returns the new commit.
+pub(crate) fn commit(
+    repo: &ostree::Repo,
+    root: &Path,
+    devino: &ostree::RepoDevInoCache,
+    m: &LayerMeta,
+    cancellable: &gio::Cancellable,
+) -> Result<String> {
+    let modifier =
+        ostree::RepoCommitModifier::new(ostree::RepoCommitModifierFlags::DEVINO_CANONICAL, None);
+    modifier.set_devino_cache(devino);
+    repo.prepare_transaction(Some(cancellable))?;
+    let written = (|| -> Result<String> {
+        let mtree = ostree::MutableTree::new();
+        let dir = std::fs::File::open(root)?;
+        repo.write_dfd_to_mtree(
+            dir.as_raw_fd(),
+            ".",
+            &mtree,
+            Some(&modifier),
+            Some(cancellable),
+        )?;
+        let tree = repo.write_mtree(&mtree, Some(cancellable))?;
+        let meta = metadata(repo, &tree, m)?;
+        let tree = tree
+            .downcast::<ostree::RepoFile>()
+            .map_err(|_| anyhow!("Not a repository tree"))?;
+        let now = glib::DateTime::now_utc()?.to_unix();
+        let commit = repo.write_commit_with_time(
+            Some(&m.base),
+            None,
+            None,
+            Some(&meta),
+            &tree,
+            u64::try_from(now).unwrap_or(0),
+            Some(cancellable),
+        )?;
+        repo.commit_transaction(Some(cancellable))?;
+        Ok(commit.to_string())
+    })();
+    if written.is_err() {
+        let _ = repo.abort_transaction(gio::Cancellable::NONE);
+    }
+    written
+}

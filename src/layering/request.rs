@@ -1,0 +1,131 @@
+//! Package requests of a call (`install-packages`, `uninstall-packages`,
+//! `no-layering`) applied to an origin, with upstream's refusals.
+
+use anyhow::{Result, bail};
+use std::collections::BTreeSet;
+
+use crate::deployment::origin::Origin;
+
+/// What a call asks of the layered packages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PackageChanges {
+    pub install: Vec<String>,
+    pub uninstall: Vec<String>,
+    /// Drop every request first (`no-layering`, `uninstall --all`).
+    pub no_layering: bool,
+    /// An install of what is requested already, or an uninstall of what is
+    /// not, is no error (`idempotent-layering`).
+    pub idempotent: bool,
+    /// A request the base already provides is accepted (`allow-inactive`).
+    pub allow_inactive: bool,
+}
+
+impl PackageChanges {
+    /// Applies the changes to `origin`; returns the packages newly requested.
+    pub(crate) fn apply(&self, origin: &mut Origin) -> Result<BTreeSet<String>> {
+        if self.no_layering {
+            origin.requested_packages.clear();
+            origin.requested_local_packages.clear();
+            origin.requested_local_fileoverride_packages.clear();
+        }
+        for p in &self.uninstall {
+            if origin.requested_packages.remove(p) {
+                continue;
+            }
+            // A local package is uninstalled by its name or NEVRA.
+            let local = origin
+                .requested_local_packages
+                .iter()
+                .find(|l| local_matches(l, p))
+                .cloned();
+            if let Some(l) = local {
+                origin.requested_local_packages.remove(&l);
+            } else if !self.idempotent && !self.no_layering {
+                bail!("Package/capability '{p}' is not currently requested");
+            }
+        }
+        let mut added = BTreeSet::new();
+        for p in &self.install {
+            if origin.requested_packages.contains(p) {
+                if !self.idempotent {
+                    bail!("Package/capability '{p}' is already requested");
+                }
+                continue;
+            }
+            origin.requested_packages.insert(p.clone());
+            added.insert(p.clone());
+        }
+        Ok(added)
+    }
+}
+
+/// True if the local request `entry` (`<sha256>:<nevra>`) is the package
+/// `p` (its NEVRA, or its name).
+fn local_matches(entry: &str, p: &str) -> bool {
+    let nevra = entry.split_once(':').map_or(entry, |(_, n)| n);
+    nevra == p || super::nevra::Package::parse_nevra(nevra).is_some_and(|pkg| pkg.name == p)
+}
+
+/// The refusal of requests the base provides already.
+pub(crate) fn inactive_error(request: &str, providers: &[String]) -> String {
+    format!(
+        "\"{request}\" is already provided by: {}. Use --allow-inactive to explicitly require it.",
+        providers.join(" ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changes(install: &[&str], uninstall: &[&str]) -> PackageChanges {
+        PackageChanges {
+            install: install.iter().map(|s| s.to_string()).collect(),
+            uninstall: uninstall.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn install_and_uninstall_edit_the_requests() {
+        let mut o = Origin::default();
+        let added = changes(&["a", "b"], &[]).apply(&mut o).unwrap();
+        assert_eq!(added.len(), 2);
+        assert_eq!(
+            changes(&["a"], &[]).apply(&mut o).unwrap_err().to_string(),
+            "Package/capability 'a' is already requested"
+        );
+        changes(&[], &["a"]).apply(&mut o).unwrap();
+        assert_eq!(
+            changes(&[], &["a"]).apply(&mut o).unwrap_err().to_string(),
+            "Package/capability 'a' is not currently requested"
+        );
+        let mut idem = changes(&["b"], &["zz"]);
+        idem.idempotent = true;
+        assert!(idem.apply(&mut o).unwrap().is_empty());
+        assert_eq!(o.requested_packages.len(), 1);
+        let all = PackageChanges {
+            no_layering: true,
+            ..Default::default()
+        };
+        all.apply(&mut o).unwrap();
+        assert!(o.requested_packages.is_empty());
+    }
+
+    #[test]
+    fn local_requests_are_uninstalled_by_name() {
+        let mut o = Origin::default();
+        o.requested_local_packages
+            .insert("0123abcd:tp-tool-1.0-1.noarch".into());
+        changes(&[], &["tp-tool"]).apply(&mut o).unwrap();
+        assert!(o.requested_local_packages.is_empty());
+    }
+
+    #[test]
+    fn the_inactive_text_is_upstreams() {
+        assert_eq!(
+            inactive_error("tp-base-a", &["tp-base-a-1.0-1.noarch".into()]),
+            "\"tp-base-a\" is already provided by: tp-base-a-1.0-1.noarch. Use --allow-inactive to explicitly require it."
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! A layering's depsolve, in the helper: the base's packages (`@System`,
+//! from a copy of its rpm database) all locked, the requests the base
+//! already provides set aside as inactive, the others installed with their
+//! dependencies; upstream's refusals when the solution would remove or
+//! replace a base package; then the download of what the pkgcache lacks,
+//! each file checked against the metadata's checksum.
+
+use anyhow::{Result, anyhow, bail};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::super::{Progress, Resolution, ResolveRequest, ResolvedPackage, Setup};
+use super::metadata::{self, Freshness, Load};
+use crate::ffi::dnf::{Context, Package, Query, Sack, State};
+use crate::helper::protocol::Emitter;
+use dnf_sys as sys;
+
+pub(super) fn resolve(
+    ctx: &Context,
+    setup: &Setup,
+    req: &ResolveRequest,
+    out: &Emitter<Progress>,
+) -> Result<Resolution> {
+    // A path needs the file lists; a name or provide does not.
+    let filelists = setup.download_filelists || req.packages.iter().any(|p| p.contains('/'));
+    let fresh = if req.cache_only {
+        Freshness::CacheOnly
+    } else {
+        Freshness::Default
+    };
+    let load = Load {
+        filelists,
+        rpmdb: true,
+    };
+    metadata::refresh(ctx, fresh, load, out)?;
+    let sack = ctx
+        .sack()
+        .ok_or_else(|| anyhow!("libdnf made no package sack"))?;
+    let (active, inactive) = split_inactive(&sack, &req.packages);
+    let packages = if active.is_empty() {
+        Vec::new()
+    } else {
+        out.progress(Progress::Task("Resolving dependencies".into()));
+        let installs = solve(ctx, &sack, &active)?;
+        out.progress(Progress::TaskDone("done".into()));
+        match &req.download_dir {
+            Some(dir) => download(ctx, installs, &req.cached, dir, out)?,
+            None => installs.iter().map(|p| resolved(p, None)).collect(),
+        }
+    };
+    let repos = metadata::enabled(ctx)
+        .iter()
+        .map(|r| (r.id(), r.timestamp_generated()))
+        .collect();
+    Ok(Resolution {
+        inactive,
+        packages,
+        repos,
+    })
+}
+
+/// The installed packages.
+fn system(sack: &Sack) -> Query {
+    let mut q = Query::new(sack);
+    q.filter(sys::HY_PKG_REPONAME, sys::HY_EQ, sys::HY_SYSTEM_REPO_NAME);
+    q
+}
+
+/// The requests the base does not provide yet, and those it does (with
+/// the NEVRAs providing them): by name or provide, or by file for a path.
+fn split_inactive(sack: &Sack, requests: &[String]) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+    let mut active = Vec::new();
+    let mut inactive = Vec::new();
+    for r in requests {
+        let mut q = system(sack);
+        let filtered = if r.starts_with('/') {
+            q.filter(sys::HY_PKG_FILE, sys::HY_EQ, r) == 0
+        } else {
+            q.filter_provides_in(&[r.as_str()]) == 0
+        };
+        let found: Vec<String> = if filtered {
+            q.run().iter().map(Package::nevra).collect()
+        } else {
+            Vec::new()
+        };
+        if found.is_empty() {
+            active.push(r.clone());
+        } else {
+            inactive.push((r.clone(), found));
+        }
+    }
+    (active, inactive)
+}
+
+fn nevras(pkgs: &[Package]) -> String {
+    let mut v: Vec<String> = pkgs.iter().map(Package::nevra).collect();
+    v.sort();
+    v.join(", ")
+}
+
+/// The packages to install for `requests`, every base package locked.
+fn solve(ctx: &Context, sack: &Sack, requests: &[String]) -> Result<Vec<Package>> {
+    let goal = ctx.goal();
+    for pkg in system(sack).run() {
+        goal.lock(&pkg)
+            .map_err(|e| anyhow!("Locking {}: {}", pkg.nevra(), e.message()))?;
+    }
+    let missing: Vec<&str> = requests
+        .iter()
+        .filter(|r| ctx.install(r).is_err())
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        bail!("Packages not found: {}", missing.join(", "));
+    }
+    goal.depsolve(sys::DNF_INSTALL | sys::DNF_ALLOW_UNINSTALL)
+        .map_err(|e| anyhow!("{}", e.message()))?;
+    let removed = goal.erasures();
+    if !removed.is_empty() {
+        bail!("Base packages would be removed: {}", nevras(&removed));
+    }
+    let mut replaced = goal.upgrades();
+    replaced.extend(goal.downgrades());
+    replaced.extend(goal.reinstalls());
+    replaced.extend(goal.obsoleted());
+    if !replaced.is_empty() {
+        bail!(
+            "Forbidden base package replacements: {}\n\
+             This likely means that some of your layered packages have requirements on newer or \
+             older versions of some base packages. Doing this is not currently supported.",
+            nevras(&replaced)
+        );
+    }
+    let mut installs = goal.installs();
+    installs.sort_by_key(Package::nevra);
+    Ok(installs)
+}
+
+fn resolved(p: &Package, path: Option<&Path>) -> ResolvedPackage {
+    ResolvedPackage {
+        nevra: p.nevra(),
+        name: p.name(),
+        epoch: p.epoch(),
+        version: p.version(),
+        release: p.release(),
+        arch: p.arch(),
+        repo: p.reponame(),
+        checksum: p.checksum().unwrap_or_default(),
+        size: p.download_size(),
+        path: path.map(Path::to_path_buf),
+    }
+}
+
+/// Downloads into `dir` the packages of `installs` that the pkgcache does
+/// not have (same NEVRA and repodata checksum), per repository.
+fn download(
+    ctx: &Context,
+    installs: Vec<Package>,
+    cached: &BTreeMap<String, String>,
+    dir: &Path,
+    out: &Emitter<Progress>,
+) -> Result<Vec<ResolvedPackage>> {
+    let have = |p: &Package| {
+        p.checksum()
+            .is_some_and(|c| cached.get(&p.nevra()) == Some(&c))
+    };
+    let wanted: Vec<&Package> = installs.iter().filter(|p| !have(p)).collect();
+    if !wanted.is_empty() {
+        let size: u64 = wanted.iter().map(|p| p.download_size()).sum();
+        let n = wanted.len();
+        out.progress(Progress::Message(format!(
+            "Will download: {n} package{} ({})",
+            if n == 1 { "" } else { "s" },
+            glib::format_size(size)
+        )));
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut by_repo: BTreeMap<String, Vec<&Package>> = BTreeMap::new();
+    for p in &wanted {
+        by_repo.entry(p.reponame()).or_default().push(p);
+    }
+    for (id, pkgs) in &by_repo {
+        let repo = ctx
+            .repos()
+            .into_iter()
+            .find(|r| r.id() == *id)
+            .ok_or_else(|| anyhow!("Package {} has no repository", pkgs[0].nevra()))?;
+        let text = format!("Downloading from '{id}'");
+        let state = State::new();
+        let (o, t) = (out.clone(), text.clone());
+        state.on_percentage(move |p| o.progress(Progress::Percent(t.clone(), p)));
+        out.progress(Progress::Percent(text, 0));
+        repo.download(pkgs, dir, &state)
+            .map_err(|e| anyhow!("Downloading from '{id}': {}", e.message()))?;
+        out.progress(Progress::End);
+    }
+    Ok(installs
+        .iter()
+        .map(|p| {
+            let path = (!have(p)).then(|| {
+                let base = p.location();
+                dir.join(base.rsplit('/').next().unwrap_or(&base))
+            });
+            resolved(p, path.as_deref())
+        })
+        .collect())
+}

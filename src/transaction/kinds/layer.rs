@@ -1,0 +1,377 @@
+//! Layering packages on a base commit: the one place that knows the order
+//! of the stages (layering/*), each taking owned input and returning an
+//! owned value: the base's rpm database -> resolve and download (the rpm-md
+//! helper) -> import into the pkgcache -> assemble (checkouts) -> scripts ->
+//! owners -> rpm database -> commit. What it returns is deployed by the
+//! deploy kind, through phase 1's path.
+
+use anyhow::{Context, Result, anyhow, bail};
+use gio::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::Ctx;
+use crate::deployment::origin::Origin;
+use crate::layering::assemble::{self, Workdir};
+use crate::layering::commit::{self, LayerMeta, STATE_KEY};
+use crate::layering::import::{self, Entry};
+use crate::layering::pkgcache::{self, CachedPackage};
+use crate::layering::request::inactive_error;
+use crate::layering::rpmmd::{self, Resolution, ResolveRequest, ResolvedPackage, Setup};
+use crate::layering::scripts::{self, Phase, Sandbox, Script};
+use crate::layering::{pkglist, rpmdb};
+
+/// How far a layering goes, and what it may accept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LayerFlags {
+    pub cache_only: bool,
+    pub dry_run: bool,
+    pub download_only: bool,
+    pub allow_inactive: bool,
+}
+
+/// How a layering ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Layered {
+    /// A new layered commit.
+    Commit(String),
+    /// The layer would be what `previous` (a layered commit on the same
+    /// base) already is.
+    Unchanged,
+    /// Stopped as asked (dry run, download only).
+    Stopped,
+}
+
+/// Copies the rpm database of commit `base` into `dir/usr/share/rpm`.
+fn base_rpmdb(repo: &ostree::Repo, base: &str, dir: &Path) -> Result<()> {
+    let (root, _) = repo.read_commit(base, gio::Cancellable::NONE)?;
+    let db = root
+        .resolve_relative_path("usr/share/rpm/rpmdb.sqlite")
+        .downcast::<ostree::RepoFile>()
+        .map_err(|_| anyhow!("Not a repository file"))?;
+    let missing = || {
+        anyhow!("The base commit {base} has no sqlite rpm database (usr/share/rpm/rpmdb.sqlite)")
+    };
+    db.ensure_resolved().map_err(|_| missing())?;
+    let (stream, _, _) = repo
+        .load_file(&db.checksum(), gio::Cancellable::NONE)
+        .map_err(|_| missing())?;
+    let stream = stream.ok_or_else(missing)?;
+    let target = dir.join("usr/share/rpm");
+    std::fs::create_dir_all(&target)?;
+    let mut out = std::fs::File::create(target.join("rpmdb.sqlite"))?;
+    std::io::copy(&mut stream.into_read(), &mut out)?;
+    Ok(())
+}
+
+/// The state digest of the layered commit `commit`, if it is one.
+pub(crate) fn state_of(repo: &ostree::Repo, commit: &str) -> Option<String> {
+    let (c, _) = repo.load_commit(commit).ok()?;
+    glib::VariantDict::new(Some(&c.child_value(0)))
+        .lookup::<String>(STATE_KEY)
+        .ok()
+        .flatten()
+}
+
+/// The header (lead + signature + header) a pkgcache commit keeps.
+fn header_of(repo: &ostree::Repo, p: &CachedPackage) -> Result<Vec<u8>> {
+    let (c, _) = repo.load_commit(&p.commit)?;
+    let meta = glib::VariantDict::new(Some(&c.child_value(0)));
+    let v = meta
+        .lookup_value("rpmostree.metadata", Some(glib::VariantTy::BYTE_STRING))
+        .ok_or_else(|| anyhow!("The pkgcache commit of {} has no header", p.nevra))?;
+    Ok(v.fixed_array::<u8>()?.to_vec())
+}
+
+/// What assembling needs of each package: its header bytes, files, scripts.
+struct PackageInfo {
+    nevra: String,
+    header: Vec<u8>,
+    entries: Vec<Entry>,
+    scripts: Vec<Script>,
+    requires: Vec<String>,
+    provides: Vec<String>,
+}
+
+fn package_info(repo: &ostree::Repo, p: &CachedPackage) -> Result<PackageInfo> {
+    let header = header_of(repo, p)?;
+    let meta = rpm::PackageMetadata::parse(&mut std::io::Cursor::new(&header))
+        .map_err(|e| anyhow!("Reading the header of {}: {e}", p.nevra))?;
+    let names = |deps: Result<Vec<rpm::Dependency>, rpm::Error>| -> Vec<String> {
+        deps.unwrap_or_default()
+            .into_iter()
+            .map(|d| d.name)
+            .collect()
+    };
+    Ok(PackageInfo {
+        nevra: p.nevra.clone(),
+        entries: import::entries(&meta)?,
+        scripts: scripts::of_package(&p.name, &meta)?,
+        requires: names(meta.get_requires()),
+        provides: {
+            let mut v = names(meta.get_provides());
+            v.extend(import::entries(&meta)?.into_iter().map(|e| e.path));
+            v
+        },
+        header,
+    })
+}
+
+/// Packages before those that need them (what rpm's ordering does for a
+/// set without cycles); ties by name.
+fn install_order(infos: &[(String, PackageInfo)]) -> Vec<String> {
+    let mut left: BTreeMap<&str, &PackageInfo> =
+        infos.iter().map(|(n, i)| (n.as_str(), i)).collect();
+    let mut order = Vec::new();
+    while !left.is_empty() {
+        let ready = left
+            .iter()
+            .find(|(_, info)| {
+                !info.requires.iter().any(|r| {
+                    left.iter()
+                        .any(|(other, o)| o.provides.contains(r) && *other != info.nevra.as_str())
+                        && !info.provides.contains(r)
+                })
+            })
+            .map(|(n, _)| n.to_string())
+            // A cycle: the first by name.
+            .unwrap_or_else(|| {
+                left.keys()
+                    .next()
+                    .map(|k| k.to_string())
+                    .unwrap_or_default()
+            });
+        left.remove(ready.as_str());
+        order.push(ready);
+    }
+    order
+}
+
+/// Layers the requests of `origin` on commit `base`. `previous`: the
+/// merge deployment's commit (a layered one on the same base is reused when
+/// its state digest is the same). `new_requests`: the requests this call
+/// added (those the base provides are refused unless inactive ones are allowed).
+pub(crate) fn layer(
+    ctx: &Ctx,
+    setup: &Setup,
+    base: &str,
+    origin: &Origin,
+    previous: Option<&str>,
+    new_requests: &BTreeSet<String>,
+    flags: LayerFlags,
+) -> Result<Layered> {
+    let repo = ctx.sysroot.repo();
+    let repo_path = ctx.sysroot_path.join("ostree/repo");
+    Workdir::sweep(&repo_path);
+    let work = Workdir::new(&repo_path)?;
+    let short: String = base.chars().take(7).collect();
+    ctx.progress
+        .task_begin(format!("Checking out tree {short}"));
+    base_rpmdb(&repo, base, &work.path.join("base"))?;
+    ctx.progress.task_end("done");
+    let cached = pkgcache::index(&repo)?;
+    let request = ResolveRequest {
+        base_root: work.path.join("base"),
+        packages: origin.requested_packages.iter().cloned().collect(),
+        cache_only: flags.cache_only,
+        cached: cached
+            .values()
+            .map(|c| (c.nevra.clone(), c.checksum.clone()))
+            .collect(),
+        download_dir: (!flags.dry_run).then(|| work.path.join("download")),
+    };
+    let res = rpmmd::resolve(
+        setup,
+        request,
+        |p| p.report(&ctx.progress),
+        &ctx.cancellable,
+    )?;
+    check_inactive(&res, new_requests, flags.allow_inactive)?;
+    let active: Vec<String> = {
+        let inactive: BTreeSet<&String> = res.inactive.iter().map(|(r, _)| r).collect();
+        origin
+            .requested_packages
+            .iter()
+            .filter(|r| !inactive.contains(r))
+            .cloned()
+            .collect()
+    };
+    if flags.dry_run {
+        report_plan(ctx, &res);
+        return Ok(Layered::Stopped);
+    }
+    let installed: Vec<(String, String)> = res
+        .packages
+        .iter()
+        .map(|p| (p.nevra.clone(), p.checksum.clone()))
+        .collect();
+    let digest = commit::state_digest(&active, &installed);
+    let pkgs = import_all(ctx, &repo, &res.packages, &cached, &work)?;
+    if flags.download_only {
+        return Ok(Layered::Stopped);
+    }
+    let previous_base = previous.and_then(|p| parent_of(&repo, p));
+    if previous_base.as_deref() == Some(base)
+        && previous.and_then(|p| state_of(&repo, p)).as_deref() == Some(digest.as_str())
+    {
+        return Ok(Layered::Unchanged);
+    }
+    let devino = ostree::RepoDevInoCache::new();
+    let root = assemble(ctx, &repo, base, &pkgs, &work, &devino)?;
+    ctx.progress.task_begin("Writing OSTree commit");
+    let meta = LayerMeta {
+        base: base.to_string(),
+        packages: active,
+        pkglist: pkglist::packages_of_file(&root.join("usr/share/rpm/rpmdb.sqlite"))?,
+        repos: res.repos.clone(),
+        state_digest: digest,
+    };
+    let commit = commit::commit(&repo, &root, &devino, &meta, &ctx.cancellable)?;
+    ctx.progress.task_end("done");
+    Ok(Layered::Commit(commit))
+}
+
+/// The parent of `commit` (the base of a layered commit).
+pub(crate) fn parent_of(repo: &ostree::Repo, commit: &str) -> Option<String> {
+    let (c, _) = repo.load_commit(commit).ok()?;
+    ostree::commit_get_parent(&c).map(|p| p.to_string())
+}
+
+fn check_inactive(res: &Resolution, new: &BTreeSet<String>, allow: bool) -> Result<()> {
+    if allow {
+        return Ok(());
+    }
+    for (request, providers) in &res.inactive {
+        if new.contains(request) {
+            bail!(inactive_error(request, providers));
+        }
+    }
+    Ok(())
+}
+
+/// What a dry run prints.
+fn report_plan(ctx: &Ctx, res: &Resolution) {
+    let n = res.packages.len();
+    ctx.progress.message(format!("  Installing {n} packages:"));
+    for p in &res.packages {
+        ctx.progress
+            .message(format!("    {} ({})", p.nevra, p.repo));
+    }
+}
+
+/// Imports what was downloaded; returns every package of the layer as it is
+/// in the pkgcache.
+fn import_all(
+    ctx: &Ctx,
+    repo: &ostree::Repo,
+    resolved: &[ResolvedPackage],
+    cached: &BTreeMap<String, CachedPackage>,
+    work: &Workdir,
+) -> Result<Vec<CachedPackage>> {
+    let fresh: Vec<&ResolvedPackage> = resolved.iter().filter(|p| p.path.is_some()).collect();
+    if !fresh.is_empty() {
+        ctx.progress.task_begin("Importing packages");
+    }
+    let mut out = Vec::new();
+    for p in resolved {
+        ctx.check_cancelled()?;
+        match &p.path {
+            Some(file) => {
+                let dir = import::workdir(&work.path, &p.nevra);
+                out.push(import::import(repo, p, file, &dir, &ctx.cancellable)?);
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            None => out.push(
+                cached
+                    .get(&p.nevra)
+                    .cloned()
+                    .ok_or_else(|| anyhow!("{} is neither downloaded nor cached", p.nevra))?,
+            ),
+        }
+    }
+    if !fresh.is_empty() {
+        ctx.progress.task_end("done");
+    }
+    Ok(out)
+}
+
+/// Checks out the base and the packages, runs the scripts, applies owners
+/// and writes the rpm database; returns the tree.
+fn assemble(
+    ctx: &Ctx,
+    repo: &ostree::Repo,
+    base: &str,
+    pkgs: &[CachedPackage],
+    work: &Workdir,
+    devino: &ostree::RepoDevInoCache,
+) -> Result<std::path::PathBuf> {
+    let root = work.root();
+    ctx.progress.task_begin("Checking out packages");
+    assemble::checkout_all(repo, base, pkgs, &root, devino, &ctx.cancellable)?;
+    ctx.progress.task_end("done");
+    let mut infos = Vec::new();
+    for p in pkgs {
+        infos.push((p.nevra.clone(), package_info(repo, p)?));
+    }
+    let order = install_order(&infos);
+    let names: Vec<String> = order
+        .iter()
+        .filter_map(|n| pkgs.iter().find(|p| &p.nevra == n).map(|p| p.name.clone()))
+        .collect();
+    let all: Vec<Script> = infos.iter().flat_map(|(_, i)| i.scripts.clone()).collect();
+    let ordered = scripts::in_order(&all, &names);
+    // While scripts run, the tree's /usr/etc is its /etc.
+    let (usr_etc, etc) = (root.join("usr/etc"), root.join("etc"));
+    if usr_etc.is_dir() && !etc.exists() {
+        std::fs::rename(&usr_etc, &etc).context("Moving usr/etc to etc")?;
+    }
+    let ran = run_scripts(ctx, &root, &etc, &ordered, &infos, work);
+    if etc.is_dir() && !usr_etc.exists() {
+        std::fs::rename(&etc, &usr_etc).context("Moving etc back to usr/etc")?;
+    }
+    ran?;
+    ctx.progress.task_begin("Writing rpmdb");
+    let headers: Vec<(String, Vec<u8>)> = order
+        .iter()
+        .filter_map(|n| infos.iter().find(|(k, _)| k == n))
+        .map(|(_, i)| (i.nevra.clone(), i.header.clone()))
+        .collect();
+    rpmdb::add(&root, &headers, &work.path)?;
+    ctx.progress.task_end("done");
+    Ok(root)
+}
+
+/// The scripts in order, with the owners of each package applied after the
+/// `%pre` scripts (which may create the users).
+fn run_scripts(
+    ctx: &Ctx,
+    root: &Path,
+    etc: &Path,
+    ordered: &[Script],
+    infos: &[(String, PackageInfo)],
+    work: &Workdir,
+) -> Result<()> {
+    let sandbox = if ordered.is_empty() {
+        None
+    } else {
+        Some(Sandbox::new(root, &work.path)?)
+    };
+    for phase in [Phase::Pre, Phase::Post, Phase::PostTrans] {
+        if phase == Phase::Post {
+            for (_, info) in infos {
+                assemble::apply_owners(root, etc, &info.entries)?;
+            }
+        }
+        let these: Vec<&Script> = ordered.iter().filter(|s| s.phase == phase).collect();
+        let (Some(sandbox), false) = (&sandbox, these.is_empty()) else {
+            continue;
+        };
+        let label = phase.name().trim_start_matches('%');
+        ctx.progress.task_begin(format!("Running {label} scripts"));
+        for s in these {
+            sandbox.run(s, "1", &ctx.progress, &ctx.cancellable)?;
+        }
+        ctx.progress.task_end("done");
+    }
+    Ok(())
+}
