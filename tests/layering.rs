@@ -1,81 +1,504 @@
-//! Package layering end to end: install, uninstall, upgrades of a layered
-//! system, on the test bed's RPMs and repositories.
+//! Package layering end to end, on the test bed's RPMs and repositories:
+//! install and uninstall (CLI and D-Bus, booted and offline), what the new
+//! deployment holds (files, modes, capabilities, tmpfiles, scripts' marks,
+//! the rpm database: `rpm -qa` is the oracle), status, the pkgcache, the
+//! layer kept across upgrades and rebases, and every refusal and fault
+//! leaving the sysroot as it was.
 
 mod common;
 
 use common::rpmmd::*;
 use common::*;
 use glib::prelude::*;
-
-/// A deploy-family transaction through the in-process client: result and
-/// the text of its Message and TaskBegin/TaskEnd signals.
-fn txn(bed: &Bed, method: &str, args: &glib::Variant) -> (bool, String, Vec<String>) {
-    let a = start_call(&bed.conn, OS_PATH, method, args).unwrap();
-    let t = Txn::connect(&a).unwrap();
-    assert!(t.start().unwrap());
-    let (ok, msg) = t.wait_finished(DEADLINE).expect("Finished");
-    let mut lines = Vec::new();
-    for name in ["Message", "TaskBegin", "TaskEnd"] {
-        for m in t.signals(name) {
-            lines.push(format!(
-                "{name}: {}",
-                m.child_value(0).str().unwrap_or_default()
-            ));
-        }
-    }
-    t.close();
-    let idle = || bed.sysroot_props()["ActiveTransactionPath"].str() == Some("");
-    assert!(iterate_until(DEADLINE, idle), "the transaction stayed");
-    (ok, msg, lines)
-}
-
-fn pkg_change(add: &[&str], remove: &[&str]) -> glib::Variant {
-    let opts = glib::VariantDict::new(None).end();
-    let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
-    let remove: Vec<String> = remove.iter().map(|s| s.to_string()).collect();
-    glib::Variant::tuple_from_iter([opts, add.to_variant(), remove.to_variant()])
-}
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const APP: &[&str] = &["tp-app-1.0-1", "tp-lib-1.0-1", "tp-tool-1.0-1"];
 
-#[test]
-fn install_a_package_with_its_dependencies() {
-    with_bed(Options::default(), |bed| {
-        let repo = make_repo(bed, "tp-main", APP);
+/// A bed with the repository `tp-main` (`pkgs`), served over HTTP with a
+/// request log.
+fn with_repo<R>(opts: Options, pkgs: &[&str], body: impl FnOnce(&Bed, &Served) -> R) -> R {
+    with_bed(opts, |bed| {
+        let repo = make_repo(bed, "tp-main", pkgs);
+        let served = serve(bed, &repo, &[]);
         write_repo_file(
             bed,
             "test.repo",
-            &repo_section("tp-main", &format!("file://{}", repo.display()), ""),
+            &repo_section("tp-main", &served.url(), ""),
         );
-        let (ok, msg, lines) = txn(bed, "PkgChange", &pkg_change(&["tp-app"], &[]));
-        eprintln!("{ok} {msg}\n{}", lines.join("\n"));
-        eprintln!("{}", bed.daemon_log());
-        eprintln!("{}", bed.ostree(&["admin", "status"]));
-        assert!(ok);
-        let deploy = bed.sysroot().join("ostree/deploy/testos/deploy");
-        let mut dirs: Vec<_> = std::fs::read_dir(&deploy)
+        body(bed, &served)
+    })
+}
+
+fn repo_path(bed: &Bed) -> String {
+    bed.sysroot().join("ostree/repo").display().to_string()
+}
+
+/// What must not change when a layering fails.
+fn snapshot(bed: &Bed) -> (String, Vec<String>) {
+    let deploy = bed.sysroot().join("ostree/deploy/testos/deploy");
+    let mut dirs: Vec<String> = std::fs::read_dir(deploy)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    (bed.ostree(&["admin", "status"]), dirs)
+}
+
+/// `ostree ARGS --repo=<the sysroot's repo>`, from the host.
+fn ostree_repo(bed: &Bed, args: &[&str]) -> String {
+    run_ok(
+        Command::new("ostree")
+            .args(args)
+            .arg(format!("--repo={}", repo_path(bed))),
+    )
+}
+
+fn fsck(bed: &Bed) {
+    let out = ostree_repo(bed, &["fsck"]);
+    assert!(out.contains("no errors found"), "{out}");
+}
+
+fn pkgcache_refs(bed: &Bed) -> Vec<String> {
+    let out = ostree_repo(bed, &["refs"]);
+    let mut refs: Vec<String> = out
+        .lines()
+        .filter(|l| l.starts_with("rpmostree/pkg/"))
+        .map(String::from)
+        .collect();
+    refs.sort();
+    refs
+}
+
+fn deployments(bed: &Bed) -> Vec<Dict> {
+    bed.sysroot_props()["Deployments"].get().unwrap()
+}
+
+/// The checkout of the deployment `d` (a deployment dict).
+fn root_of(bed: &Bed, d: &Dict) -> PathBuf {
+    let csum = dict_str(d, "checksum").unwrap();
+    let serial = d["serial"].get::<i32>().unwrap();
+    bed.sysroot()
+        .join(format!("ostree/deploy/testos/deploy/{csum}.{serial}"))
+}
+
+fn rpm_qa(root: &Path) -> Vec<String> {
+    let out = run_ok(Command::new("rpm").args([
+        "-qa",
+        "--root",
+        &root.display().to_string(),
+        "--dbpath",
+        "/usr/share/rpm",
+        "--qf",
+        "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n",
+    ]));
+    let mut v: Vec<String> = out.lines().map(String::from).collect();
+    v.sort();
+    v
+}
+
+fn xattr(path: &Path, name: &str) -> Vec<u8> {
+    let out = run_ok(Command::new("/usr/bin/python3").args([
+        "-c",
+        "import os, sys; sys.stdout.write(os.getxattr(sys.argv[1], sys.argv[2]).hex())",
+        &path.display().to_string(),
+        name,
+    ]));
+    (0..out.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&out[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+fn ok(bed: &Bed, args: &[&str]) -> String {
+    let (code, out, err) = bed.cli(args);
+    assert_eq!(code, 0, "{args:?}: {out}{err}");
+    out
+}
+
+fn fails(bed: &Bed, args: &[&str]) -> String {
+    let (code, out, err) = bed.cli(args);
+    assert_eq!(code, 1, "{args:?}: {out}{err}");
+    err
+}
+
+#[test]
+fn install_layers_a_package_and_its_dependencies() {
+    let opts = Options {
+        booted: true,
+        ..Default::default()
+    };
+    with_repo(opts, APP, |bed, served| {
+        let v1 = bed.world("CSUM_V1");
+        let out = ok(bed, &["install", "tp-app"]);
+        for line in [
+            "Checking out tree ",
+            "Resolving dependencies...done\n",
+            "Will download: 3 packages (",
+            "Importing packages...done\n",
+            "tp-app pre: 1\n",
+            "Running post scripts...done\n",
+            "Writing rpmdb...done\n",
+            "Writing OSTree commit...done\n",
+            "Added:\n  tp-app-1.0-1.noarch\n  tp-lib-1.0-1.noarch\n  tp-tool-1.0-1.noarch\n",
+            "Run \"systemctl reboot\" to start a reboot\n",
+        ] {
+            assert!(out.contains(line), "{line:?} not in:\n{out}");
+        }
+        // The new deployment: the base plus the packages, laid out as upstream lays them out.
+        let all = deployments(bed);
+        let new = &all[0];
+        assert_eq!(dict_str(new, "base-checksum"), Some(v1.clone()));
+        assert_eq!(new["packages"].get::<Vec<String>>().unwrap(), ["tp-app"]);
+        assert_eq!(
+            new["requested-packages"].get::<Vec<String>>().unwrap(),
+            ["tp-app"]
+        );
+        let layered: Dict = new["layered-commit-meta"].get().unwrap();
+        assert_eq!(layered["rpmostree.clientlayer"].get::<bool>(), Some(true));
+        assert!(!layered.contains_key("rpmostree.rpmdb.pkglist"));
+        let root = root_of(bed, new);
+        let qa = rpm_qa(&root);
+        for p in [
+            "tp-app-1.0-1.noarch",
+            "tp-lib-1.0-1.noarch",
+            "tp-tool-1.0-1.noarch",
+            "tp-base-core-1.0-1.noarch",
+        ] {
+            assert!(qa.contains(&p.to_string()), "{p} not in {qa:?}");
+        }
+        assert_eq!(qa.len(), 9, "{qa:?}");
+        assert_eq!(mode(&root.join("usr/bin/tp-suid")), 0o4755);
+        assert_eq!(
+            xattr(&root.join("usr/bin/tp-ping"), "security.capability"),
+            [
+                1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            ]
+        );
+        assert!(root.join("usr/etc/tp-app.conf").is_file());
+        assert!(root.join("usr/lib/opt/tp-app/data").is_file());
+        assert_eq!(
+            std::fs::read_to_string(root.join("usr/lib/rpm-ostree/tmpfiles.d/tp-app.conf"))
+                .unwrap(),
+            "L /opt/tp-app - - - - /usr/lib/opt/tp-app\nd /var/lib/tp-app 0750 nobody nogroup - -\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("usr/share/tp-app/post-ran")).unwrap(),
+            "1\n"
+        );
+        assert!(root.join("usr/share/tp-app/posttrans-ran").is_file());
+        let origin =
+            std::fs::read_to_string(root.with_extension("0.origin")).unwrap_or_else(|_| {
+                std::fs::read_to_string(format!("{}.origin", root.display())).unwrap()
+            });
+        assert!(
+            origin.contains("baserefspec=testremote:testos/stable/x86_64"),
+            "{origin}"
+        );
+        assert!(origin.contains("requested=tp-app;"), "{origin}");
+        assert_eq!(
+            pkgcache_refs(bed),
+            [
+                "rpmostree/pkg/tp-app/1.0-1.noarch",
+                "rpmostree/pkg/tp-lib/1.0-1.noarch",
+                "rpmostree/pkg/tp-tool/1.0-1.noarch"
+            ]
+        );
+        fsck(bed);
+        // Status.
+        let status = ok(bed, &["status"]);
+        assert!(
+            status.contains("          LayeredPackages: tp-app\n"),
+            "{status}"
+        );
+        assert!(
+            status.contains(&format!("               BaseCommit: {v1}\n")),
+            "{status}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&ok(bed, &["status", "--json"])).unwrap();
+        assert_eq!(
+            json["deployments"][0]["packages"],
+            serde_json::json!(["tp-app"])
+        );
+        assert_eq!(
+            json["deployments"][0]["base-checksum"],
+            serde_json::json!(v1)
+        );
+        assert_eq!(json["deployments"][1]["packages"], serde_json::json!([]));
+        // Again: refused, or a no-op with --idempotent (exit 77 asked).
+        assert!(
+            fails(bed, &["install", "tp-app"])
+                .contains("Package/capability 'tp-app' is already requested")
+        );
+        let (code, out, err) =
+            bed.cli(&["install", "--idempotent", "--unchanged-exit-77", "tp-app"]);
+        assert_eq!(code, 77, "{out}{err}");
+        // Uninstall: the pending deployment is the base again.
+        ok(bed, &["uninstall", "tp-app"]);
+        let all = deployments(bed);
+        assert!(!all[0].contains_key("base-checksum"));
+        assert_eq!(dict_str(&all[0], "checksum"), Some(v1.clone()));
+        assert!(
+            fails(bed, &["uninstall", "tp-app"])
+                .contains("Package/capability 'tp-app' is not currently requested")
+        );
+        // Install again (the staged deployment that used the pkgcache was
+        // replaced, so its packages were pruned: they are fetched again).
+        ok(bed, &["install", "tp-app"]);
+        assert!(
+            served
+                .requests()
+                .iter()
+                .filter(|r| r.ends_with("tp-app-1.0-1.noarch.rpm"))
+                .count()
+                == 2
+        );
+        // uninstall --all: no deployment uses the pkgcache any more.
+        let out = ok(bed, &["uninstall", "--all"]);
+        assert!(out.contains("(pkgcache branches: 3)"), "{out}");
+        assert!(pkgcache_refs(bed).is_empty());
+        fsck(bed);
+    });
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let opts = Options {
+        config: Some("[Daemon]\nLockLayering=false\n".into()),
+        ..Default::default()
+    };
+    with_repo(
+        opts,
+        &[
+            "tp-app-1.0-1",
+            "tp-lib-1.0-1",
+            "tp-tool-1.0-1",
+            "tp-conflict-1.0-1",
+            "tp-fail-1.0-1",
+        ],
+        |bed, _| {
+            let before = snapshot(bed);
+            let refs = pkgcache_refs(bed);
+            let err = fails(bed, &["install", "tp-nope", "tp-app", "zz-nope"]);
+            assert!(
+                err.contains("Packages not found: tp-nope, zz-nope"),
+                "{err}"
+            );
+            let err = fails(bed, &["install", "tp-base-a"]);
+            assert!(
+            err.contains("\"tp-base-a\" is already provided by: tp-base-a-1.0-1.noarch. Use --allow-inactive to explicitly require it."),
+            "{err}"
+        );
+            let err = fails(bed, &["install", "tp-conflict"]);
+            assert!(
+                err.contains("conflicts with tp-base-core provided by tp-base-core-1.0-1.noarch"),
+                "{err}"
+            );
+            let err = fails(bed, &["install", "tp-fail"]);
+            assert!(
+                err.contains(
+                    "Running %post for tp-fail: bwrap(/bin/sh): Child process exited with code 1"
+                ),
+                "{err}"
+            );
+            assert!(err.contains("tp-fail: %post failing on purpose"), "{err}");
+            let err = fails(bed, &["install", "./local.rpm"]);
+            assert!(err.contains("not supported yet"), "{err}");
+            let err = fails(bed, &["install", "-A", "tp-app"]);
+            assert!(err.contains("--apply-live is not supported yet"), "{err}");
+            let (code, _, err) = bed.cli(&["install"]);
+            assert_eq!(
+                (code, err.trim()),
+                (1, "error: At least one PACKAGE must be specified")
+            );
+            assert_eq!(snapshot(bed), before);
+            // tp-fail's import is a complete pkgcache commit (reused next time),
+            // and nothing half-done is left in the repository's tmp.
+            assert!(pkgcache_refs(bed).len() >= refs.len());
+            let tmp = bed.sysroot().join("ostree/repo/tmp");
+            let leftovers: Vec<_> = std::fs::read_dir(&tmp)
+                .unwrap()
+                .flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("rpmostree-layer-")
+                })
+                .collect();
+            assert!(leftovers.is_empty(), "{leftovers:?}");
+            let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+            assert!(!mounts.contains(&tmp.display().to_string()), "{mounts}");
+            // A dry run prints the transaction and changes nothing.
+            let out = ok(bed, &["install", "-n", "tp-app"]);
+            assert!(
+                out.contains("  Installing 3 packages:\n    tp-app-1.0-1.noarch (tp-main)\n"),
+                "{out}"
+            );
+            assert!(
+                out.contains("Exiting because of '--dry-run' option"),
+                "{out}"
+            );
+            assert_eq!(snapshot(bed), before);
+            fsck(bed);
+        },
+    );
+    let opts = Options {
+        config: Some("[Daemon]\nLockLayering=true\n".into()),
+        ..Default::default()
+    };
+    with_repo(opts, APP, |bed, _| {
+        let err = fails(bed, &["install", "tp-tool"]);
+        assert!(
+            err.contains("Cannot operate; `LockLayering=true` in configuration."),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn the_layer_is_kept_across_upgrades_and_rebases() {
+    with_repo(Options::default(), APP, |bed, served| {
+        // As GNOME Software asks: UpdateDeployment with install-packages.
+        let (code, ev) = bed.txn_client(
+            None,
+            &[
+                "--bus-call",
+                OS_PATH,
+                IFACE_OS,
+                "UpdateDeployment",
+                "({'install-packages': <['tp-tool']>}, {'no-pull-base': <true>, 'reboot': <false>})",
+            ],
+        );
+        assert_eq!(code, 0, "{ev:?}");
+        let title = ev.iter().find(|e| e["name"] == "Title").unwrap();
+        assert_eq!(title["value"], "new-deployment");
+        let rpm_requests = |s: &Served| s.requests().iter().filter(|r| r.ends_with(".rpm")).count();
+        assert_eq!(rpm_requests(served), 1);
+        // Upgrade: v2 with tp-tool on it; tp-tool not downloaded again.
+        bed.set_head(2);
+        ok(bed, &["upgrade"]);
+        let all = deployments(bed);
+        assert_eq!(
+            dict_str(&all[0], "base-checksum"),
+            Some(bed.world("CSUM_V2"))
+        );
+        assert_eq!(
+            all[0]["packages"].get::<Vec<String>>().unwrap(),
+            ["tp-tool"]
+        );
+        assert!(rpm_qa(&root_of(bed, &all[0])).contains(&"tp-tool-1.0-1.noarch".to_string()));
+        assert!(rpm_qa(&root_of(bed, &all[0])).contains(&"tp-base-new-1.0-1.noarch".to_string()));
+        assert_eq!(rpm_requests(served), 1);
+        // Nothing new: no new deployment.
+        let out = ok(bed, &["upgrade"]);
+        assert!(out.contains("No upgrade available."), "{out}");
+        // Uninstalled and installed again without the network: the
+        // previous deployment keeps the pkgcache, the metadata is cached.
+        ok(bed, &["uninstall", "tp-tool"]);
+        let n = served.requests().len();
+        ok(bed, &["install", "-C", "tp-tool"]);
+        assert_eq!(served.requests().len(), n, "{:?}", &served.requests()[n..]);
+        // Rebase keeps it too.
+        ok(bed, &["rebase", "testos/other/x86_64"]);
+        let all = deployments(bed);
+        assert_eq!(
+            dict_str(&all[0], "base-checksum"),
+            Some(bed.world("CSUM_OTHER"))
+        );
+        assert_eq!(
+            all[0]["packages"].get::<Vec<String>>().unwrap(),
+            ["tp-tool"]
+        );
+        assert!(root_of(bed, &all[0]).join("usr/bin/tp-tool").is_file());
+        fsck(bed);
+    });
+}
+
+#[test]
+fn cancel_and_a_killed_daemon_end_a_layering_cleanly() {
+    with_repo(Options::default(), &["tp-slow-1.0-1"], |bed, _| {
+        let before = snapshot(bed);
+        let tmp = bed.sysroot().join("ostree/repo/tmp");
+        let script_running = |daemon: i32| {
+            iterate_until(DEADLINE, || {
+                descendants_of(daemon)
+                    .into_iter()
+                    .any(|p| cmdline_of(p).contains("/run/rpm-ostree-script"))
+            })
+        };
+        let args = {
+            let opts = glib::VariantDict::new(None).end();
+            glib::Variant::tuple_from_iter([
+                opts,
+                vec!["tp-slow".to_string()].to_variant(),
+                Vec::<String>::new().to_variant(),
+            ])
+        };
+        // Cancel while %post runs.
+        let a = start_call(&bed.conn, OS_PATH, "PkgChange", &args).unwrap();
+        let t = Txn::connect(&a).unwrap();
+        assert!(t.start().unwrap());
+        assert!(
+            script_running(bed.daemon_pid().unwrap()),
+            "no script running"
+        );
+        let t0 = std::time::Instant::now();
+        t.cancel().unwrap();
+        let (ok_, msg) = t
+            .wait_finished(std::time::Duration::from_secs(5))
+            .expect("Finished within 5 s");
+        assert!(!ok_ && msg.contains("cancel"), "{msg}");
+        assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+        drop(t);
+        assert!(iterate_until(
+            DEADLINE,
+            || bed.sysroot_props()["ActiveTransactionPath"].str() == Some("")
+        ));
+        assert_eq!(snapshot(bed), before);
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mounts.contains(&tmp.display().to_string()), "{mounts}");
+        // The daemon killed while %post runs: the next daemon sweeps up.
+        let a = start_call(&bed.conn, OS_PATH, "PkgChange", &args).unwrap();
+        let t = Txn::connect(&a).unwrap();
+        assert!(t.start().unwrap());
+        let daemon = bed.daemon_pid().unwrap();
+        assert!(script_running(daemon), "no script running");
+        let helpers = descendants_of(daemon);
+        bed.kill_daemon(libc::SIGKILL);
+        for pid in helpers {
+            assert!(
+                wait_pid_exit(pid, DEADLINE),
+                "{pid} ({}) outlived the daemon",
+                cmdline_of(pid)
+            );
+        }
+        drop(t);
+        bed.start_daemon();
+        assert_eq!(snapshot(bed), before);
+        // The next layering sweeps what the killed one left.
+        let err = fails(bed, &["install", "tp-nope"]);
+        assert!(err.contains("Packages not found: tp-nope"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(&tmp)
             .unwrap()
             .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("rpmostree-layer-")
+            })
             .collect();
-        dirs.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
-        let new = dirs.last().unwrap();
-        let out = std::process::Command::new("sh").arg("-c").arg(format!(
-            "cd {} && ls -la usr/bin/tp-* usr/etc/tp-app.conf usr/lib/opt/tp-app usr/share/tp-app; cat usr/share/tp-app/post-ran usr/share/tp-app/posttrans-ran usr/lib/rpm-ostree/tmpfiles.d/*; getfattr -d -m - usr/bin/tp-ping; rpm -qa --root $PWD --dbpath /usr/share/rpm | sort; ls usr/share/rpm; cat ../*.origin",
-            new.display()
-        )).output().unwrap();
-        eprintln!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        eprintln!(
-            "{}",
-            bed.ostree(&[
-                "fsck",
-                &format!("--repo={}", bed.sysroot().join("ostree/repo").display())
-            ])
-        );
+        assert!(left.is_empty(), "{left:?}");
+        fsck(bed);
     });
 }

@@ -192,7 +192,7 @@ fn refresh_md_fetches_what_expired_and_queries_use_the_cache() {
         assert_eq!(
             refreshed(bed, &[]),
             format!(
-                "Enabled rpm-md repositories: tp-main\nUpdating metadata for 'tp-main'... done\nImporting rpm-md... done\n{line}"
+                "Enabled rpm-md repositories: tp-main\nUpdating metadata for 'tp-main'...done\nImporting rpm-md...done\n{line}"
             )
         );
         // repomd and primary: no filelists (DOWNLOAD_FILELISTS is not set).
@@ -207,7 +207,7 @@ fn refresh_md_fetches_what_expired_and_queries_use_the_cache() {
         let cached = line.replace("'tp-main';", "'tp-main' (cached);");
         assert_eq!(
             refreshed(bed, &[]),
-            format!("Enabled rpm-md repositories: tp-main\nImporting rpm-md... done\n{cached}")
+            format!("Enabled rpm-md repositories: tp-main\nImporting rpm-md...done\n{cached}")
         );
         assert_eq!(served.requests().len(), 2);
         // Older than metadata_expire (48 h by default): fetched again.
@@ -218,10 +218,10 @@ fn refresh_md_fetches_what_expired_and_queries_use_the_cache() {
             .unwrap()
             .set_modified(old)
             .unwrap();
-        assert!(refreshed(bed, &[]).contains("Updating metadata for 'tp-main'... done\n"));
+        assert!(refreshed(bed, &[]).contains("Updating metadata for 'tp-main'...done\n"));
         assert_eq!(served.requests().len(), 4);
         // --force: fetched however fresh.
-        assert!(refreshed(bed, &["-f"]).contains("Updating metadata for 'tp-main'... done\n"));
+        assert!(refreshed(bed, &["-f"]).contains("Updating metadata for 'tp-main'...done\n"));
         assert_eq!(served.requests().len(), 6, "{:?}", served.requests());
 
         // Queries, from the cache only.

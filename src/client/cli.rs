@@ -57,6 +57,12 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Clear cached/pending data
     Cleanup(CleanupArgs),
+    /// Overlay additional packages
+    #[command(alias = "pkg-add")]
+    Install(InstallArgs),
+    /// Remove overlayed additional packages
+    #[command(aliases = ["pkg-remove", "remove"])]
+    Uninstall(UninstallArgs),
     /// Generate rpm repo metadata
     #[command(name = "refresh-md", alias = "makecache")]
     RefreshMd(RefreshMdArgs),
@@ -301,6 +307,73 @@ pub struct CleanupArgs {
     /// Delete cached rpm repo metadata
     #[arg(short = 'm', long)]
     pub repomd: bool,
+}
+
+/// The options `install` and `uninstall` share.
+#[derive(Debug, Args)]
+pub struct LayeringOpts {
+    #[command(flatten)]
+    pub daemon: DaemonOpts,
+    #[command(flatten)]
+    pub os: OsOpts,
+    /// Initiate a reboot after operation is complete
+    #[arg(short, long)]
+    pub reboot: bool,
+    /// Exit after printing the transaction
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Auto-confirm interactive prompts for non-security questions
+    #[arg(short = 'y', long)]
+    pub assumeyes: bool,
+    /// Allow inactive package requests
+    #[arg(long)]
+    pub allow_inactive: bool,
+    /// Do nothing if package already (un)installed
+    #[arg(long)]
+    pub idempotent: bool,
+    /// If no overlays were changed, exit 77
+    #[arg(long)]
+    pub unchanged_exit_77: bool,
+    /// Prevent automatic deployment finalization on shutdown
+    #[arg(long)]
+    pub lock_finalization: bool,
+    /// Do not download latest ostree and RPM data
+    #[arg(short = 'C', long)]
+    pub cache_only: bool,
+    /// Just download latest ostree and RPM data, don't deploy
+    #[arg(long)]
+    pub download_only: bool,
+    /// Apply changes to both pending deployment and running filesystem tree
+    #[arg(short = 'A', long)]
+    pub apply_live: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub common: LayeringOpts,
+    /// Remove overlayed additional package
+    #[arg(long, value_name = "PKG")]
+    pub uninstall: Vec<String>,
+    /// Allow package to replace files from other packages
+    #[arg(long)]
+    pub force_replacefiles: bool,
+    #[arg(value_name = "PACKAGE")]
+    pub packages: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub common: LayeringOpts,
+    /// Overlay additional package
+    #[arg(long, value_name = "PKG")]
+    pub install: Vec<String>,
+    /// Remove all overlayed additional packages
+    #[arg(long)]
+    pub all: bool,
+    #[arg(value_name = "PACKAGE")]
+    pub packages: Vec<String>,
 }
 
 #[derive(Debug, Args)]

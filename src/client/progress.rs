@@ -159,9 +159,9 @@ impl Renderer {
             bar.set_message(text.to_string());
             bar.set_position(u64::from(pct.min(100)));
         } else if self.percent_open.as_deref() != Some(text) {
-            // As upstream off a terminal: the step's name, then "done" at its end.
+            // As a task off a terminal: the step's name, then "done" at its end.
             self.end();
-            print!("{text}... ");
+            print!("{text}...");
             let _ = std::io::stdout().flush();
             self.percent_open = Some(text.to_string());
         }

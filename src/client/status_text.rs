@@ -204,7 +204,11 @@ fn gpg_lines(out: &mut Out, width: usize, d: &Dict, verbose: bool) {
 }
 
 fn version_line(out: &mut Out, width: usize, d: &Dict) {
-    let ts = d.get("timestamp").and_then(|v| v.get::<u64>());
+    // A layered deployment shows when its base was made.
+    let ts = d
+        .get("base-timestamp")
+        .or_else(|| d.get("timestamp"))
+        .and_then(|v| v.get::<u64>());
     match (s(d, "version"), ts) {
         (Some(v), Some(t)) => {
             let v = out.bold(&v);
@@ -248,7 +252,15 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
     if let Some(c) = s(d, "checksum")
         && (d.contains_key("origin") || input.verbose)
     {
-        out.kv(w, "Commit", &c);
+        match s(d, "base-checksum") {
+            Some(base) => {
+                out.kv(w, "BaseCommit", &base);
+                if input.verbose {
+                    out.kv(w, "Commit", &c);
+                }
+            }
+            None => out.kv(w, "Commit", &c),
+        }
     }
     if b(d, "staged") {
         out.kv(w, "Staged", "yes");
@@ -266,6 +278,21 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
         && let Some(diff) = &input.pending_diff
     {
         diff_lines(out, w, diff, input.verbose);
+    }
+    let mut layered = strv(d, "packages");
+    layered.sort_by_key(|p| p.to_lowercase());
+    if input.verbose {
+        let mut inactive: Vec<String> = strv(d, "requested-packages")
+            .into_iter()
+            .filter(|r| !layered.contains(r))
+            .collect();
+        inactive.sort_by_key(|p| p.to_lowercase());
+        if !inactive.is_empty() {
+            out.kv(w, "InactiveRequests", &inactive.join(" "));
+        }
+    }
+    if !layered.is_empty() {
+        out.kv(w, "LayeredPackages", &layered.join(" "));
     }
     if b(d, "regenerate-initramfs") {
         let args = strv(d, "initramfs-args");

@@ -48,18 +48,29 @@ pub(crate) struct CommitInfo {
     pub version: Option<String>,
     pub timestamp: u64,
     pub metadata: Variant,
+    /// Its parent, when it is a client-layered commit (`rpmostree.clientlayer`).
+    pub layered_on: Option<String>,
 }
 
 pub(crate) fn commit_info(repo: &ostree::Repo, csum: &str) -> Option<CommitInfo> {
     let commit = repo.load_variant(ostree::ObjectType::Commit, csum).ok()?;
     let metadata = commit.child_value(0);
-    let version = glib::VariantDict::new(Some(&metadata))
+    let dict = glib::VariantDict::new(Some(&metadata));
+    let version = dict
         .lookup_value("version", Some(glib::VariantTy::STRING))
         .and_then(|v| v.str().map(String::from));
+    let layered_on = dict
+        .lookup::<bool>("rpmostree.clientlayer")
+        .ok()
+        .flatten()
+        .filter(|l| *l)
+        .and_then(|_| ostree::commit_get_parent(&commit))
+        .map(|p| p.to_string());
     Some(CommitInfo {
         version,
         timestamp: ostree::commit_get_timestamp(&commit),
         metadata,
+        layered_on,
     })
 }
 
@@ -113,7 +124,13 @@ pub(crate) fn deployment_dict(
             .as_str()
             .to_variant(),
     );
-    match commit_info(&repo, &csum) {
+    let info = commit_info(&repo, &csum);
+    // The origin's refspec follows the base of a layered commit.
+    let base_csum = info
+        .as_ref()
+        .and_then(|i| i.layered_on.clone())
+        .unwrap_or_else(|| csum.clone());
+    match info {
         Some(info) => {
             if let Some(v) = &info.version {
                 put("version", v.to_variant());
@@ -126,12 +143,36 @@ pub(crate) fn deployment_dict(
             {
                 put("endoflife", eol);
             }
-            put("base-commit-meta", filtered_metadata(&info.metadata));
+            let packages: Vec<String> = glib::VariantDict::new(Some(&info.metadata))
+                .lookup("rpmostree.packages")
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            match info
+                .layered_on
+                .as_deref()
+                .and_then(|b| Some((b, commit_info(&repo, b)?)))
+            {
+                Some((base, base_info)) => {
+                    put("base-checksum", base.to_variant());
+                    if let Some(v) = &base_info.version {
+                        put("base-version", v.to_variant());
+                    }
+                    put("base-timestamp", base_info.timestamp.to_variant());
+                    put("base-commit-meta", filtered_metadata(&base_info.metadata));
+                    put("layered-commit-meta", filtered_metadata(&info.metadata));
+                }
+                None => put("base-commit-meta", filtered_metadata(&info.metadata)),
+            }
+            put("packages", strv(packages));
         }
-        None => put("base-commit-meta", Dict::new().to_variant()),
+        None => {
+            put("base-commit-meta", Dict::new().to_variant());
+            put("packages", strv(vec![]));
+        }
     }
-    // Package layering is a later phase: these are always present, and empty.
-    put("packages", strv(vec![]));
+    // Base removals and replacements (overrides) are a later issue: always
+    // present, and empty.
     put(
         "base-removals",
         Variant::array_from_iter_with_type(glib::VariantTy::VARIANT, Vec::<Variant>::new()),
@@ -147,7 +188,7 @@ pub(crate) fn deployment_dict(
 
     if let Some(kf) = d.origin() {
         let origin = Origin::from_keyfile(&kf);
-        origin_keys(&repo, &origin, &csum, sigs, &mut put);
+        origin_keys(&repo, &origin, &base_csum, sigs, &mut put);
     }
     m
 }

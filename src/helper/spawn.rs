@@ -29,13 +29,10 @@ impl Program {
     }
 }
 
-pub(super) fn spawn(program: Program, verb: &str) -> Result<Child> {
-    let path = program.path()?;
-    let mut cmd = Command::new(&path);
-    cmd.arg(verb)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+/// Makes the process `cmd` starts die (SIGKILL) when the thread that starts
+/// it ends: the daemon dies, or the worker thread is gone. For every child
+/// of the daemon that must not outlive it (helpers, sandboxes, FUSE servers).
+pub(crate) fn die_with_daemon(cmd: &mut Command) -> &mut Command {
     let parent = rustix::process::getpid();
     // SAFETY: the closure runs between fork and exec and only makes two
     // async-signal-safe system calls (prctl, getppid).
@@ -48,8 +45,18 @@ pub(super) fn spawn(program: Program, verb: &str) -> Result<Child> {
                 return Err(std::io::Error::other("the daemon is gone"));
             }
             Ok(())
-        });
+        })
     }
+}
+
+pub(super) fn spawn(program: Program, verb: &str) -> Result<Child> {
+    let path = program.path()?;
+    let mut cmd = Command::new(&path);
+    cmd.arg(verb)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    die_with_daemon(&mut cmd);
     cmd.spawn()
         .with_context(|| format!("Starting helper {verb} ({})", path.display()))
 }

@@ -58,6 +58,8 @@ impl Workdir {
 /// Unmounts what is mounted below `dir` (lazily: a dead FUSE server's
 /// mount too), then removes it.
 fn remove(dir: &Path) {
+    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir = canonical.as_path();
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mut below: Vec<String> = mounts
         .lines()

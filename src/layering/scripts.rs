@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::helper::die_with_daemon;
 use crate::progress::ProgressSink;
 
 /// When a script runs.
@@ -94,9 +95,13 @@ pub(crate) struct Sandbox {
     usr: PathBuf,
     etc: PathBuf,
     scratch: PathBuf,
+    /// The FUSE servers (in the foreground: they die with the daemon).
+    servers: Vec<std::process::Child>,
 }
 
+/// True if something is mounted at `point` (mountinfo has canonical paths).
 fn mounted(point: &Path) -> bool {
+    let point = std::fs::canonicalize(point).unwrap_or_else(|_| point.to_path_buf());
     std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap_or_default()
         .lines()
@@ -104,23 +109,45 @@ fn mounted(point: &Path) -> bool {
         .any(|m| Path::new(m) == point)
 }
 
-fn rofiles(src: &Path, point: &Path) -> Result<()> {
+/// How long a FUSE server may take to mount.
+const MOUNT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `src` at `point` with rofiles-fuse (in the foreground, a child
+/// that dies with the daemon); returns once it is mounted.
+fn rofiles(src: &Path, point: &Path) -> Result<std::process::Child> {
     std::fs::create_dir_all(point)?;
-    let out = Command::new("rofiles-fuse")
-        .arg("--copyup")
-        .arg(src)
-        .arg(point)
-        .stdin(Stdio::null())
-        .output()
-        .context("Running rofiles-fuse")?;
-    if !out.status.success() || !mounted(point) {
-        bail!(
-            "rofiles-fuse {}: {}",
-            src.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+    let mut child = die_with_daemon(
+        Command::new("rofiles-fuse")
+            .arg("--copyup")
+            .arg("-f")
+            .arg(src)
+            .arg(point)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .spawn()
+    .context("Running rofiles-fuse")?;
+    let since = std::time::Instant::now();
+    while !mounted(point) {
+        if let Some(status) = child.try_wait()? {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            bail!("rofiles-fuse {} ({status}): {}", src.display(), err.trim());
+        }
+        if since.elapsed() > MOUNT_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "rofiles-fuse {}: not mounted after {MOUNT_TIMEOUT:?}",
+                src.display()
+            );
+        }
+        wait_a_little(&child, Duration::from_millis(10));
     }
-    Ok(())
+    Ok(child)
 }
 
 fn unmount(point: &Path) {
@@ -135,16 +162,17 @@ fn unmount(point: &Path) {
 impl Sandbox {
     /// Mounts the views of `root`'s `usr` and `etc` below `scratch`.
     pub(crate) fn new(root: &Path, scratch: &Path) -> Result<Self> {
-        let s = Self {
+        let mut s = Self {
             root: root.to_path_buf(),
             usr: scratch.join("rofiles-usr"),
             etc: scratch.join("rofiles-etc"),
             scratch: scratch.to_path_buf(),
+            servers: Vec::new(),
         };
         // Mount points in the read-only /var (removed again on drop).
         std::fs::create_dir_all(root.join("var/tmp"))?;
-        rofiles(&root.join("usr"), &s.usr)?;
-        rofiles(&root.join("etc"), &s.etc)?;
+        s.servers.push(rofiles(&root.join("usr"), &s.usr)?);
+        s.servers.push(rofiles(&root.join("etc"), &s.etc)?);
         Ok(s)
     }
 
@@ -218,13 +246,16 @@ impl Sandbox {
         ));
         std::fs::write(&file, &script.body).with_context(|| what.clone())?;
         let (read, write) = std::io::pipe()?;
-        let mut child = self
-            .bwrap(&file, &script.interpreter, arg)
-            .stdin(Stdio::null())
+        let mut cmd = self.bwrap(&file, &script.interpreter, arg);
+        cmd.stdin(Stdio::null())
             .stdout(write.try_clone()?)
-            .stderr(write)
+            .stderr(write);
+        let mut child = die_with_daemon(&mut cmd)
             .spawn()
             .with_context(|| format!("{what}: starting bwrap"))?;
+        // The command holds the pipe's write end: the output ends when the
+        // sandbox's copies are gone.
+        drop(cmd);
         let sink = progress.clone();
         let reader = std::thread::spawn(move || {
             let mut tail: Vec<String> = Vec::new();
@@ -245,7 +276,7 @@ impl Sandbox {
             if let Some(s) = child.try_wait()? {
                 break s;
             }
-            wait_a_little(&child);
+            wait_a_little(&child, Duration::from_millis(100));
         };
         let tail = reader
             .join()
@@ -269,20 +300,20 @@ impl Sandbox {
     }
 }
 
-/// Blocks until the child exits or a short while passes (a pidfd poll).
-fn wait_a_little(child: &std::process::Child) {
+/// Blocks until the child exits or `most` passes (a pidfd poll).
+fn wait_a_little(child: &std::process::Child, most: Duration) {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) else {
         return;
     };
     let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(most);
         return;
     };
     let mut fds = [PollFd::new(&fd, PollFlags::IN)];
     let t = Timespec {
         tv_sec: 0,
-        tv_nsec: 100_000_000,
+        tv_nsec: i64::from(most.subsec_nanos()),
     };
     let _ = poll(&mut fds, Some(&t));
 }
@@ -291,6 +322,10 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         unmount(&self.usr);
         unmount(&self.etc);
+        for mut s in self.servers.drain(..) {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
         let _ = std::fs::remove_dir(self.root.join("var/tmp"));
     }
 }

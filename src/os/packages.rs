@@ -16,22 +16,16 @@ use crate::transaction::kinds::rpmmd::{ModifyRepo, RefreshMd};
 
 type Parsed = Result<Box<dyn Request>, BusError>;
 
-/// The rpm-md setup of `osname`: its booted deployment when the system runs
-/// it, else its merge deployment.
+/// The rpm-md setup of `osname`.
 fn setup(daemon: &Rc<Daemon>, osname: &str) -> Result<Setup, BusError> {
     let view = daemon.view.borrow();
-    let sysroot = &view.sysroot;
-    let d = sysroot
-        .booted_deployment()
-        .filter(|b| b.osname() == osname)
-        .or_else(|| sysroot.merge_deployment(Some(osname)))
-        .ok_or_else(|| BusError::failed(format!("No deployments found for os {osname}")))?;
-    Ok(Setup::for_deployment(
+    Setup::for_os(
         &daemon.sysroot_path,
-        sysroot,
-        &d,
+        &view.sysroot,
+        osname,
         daemon.hooks.runtime_dir.join("lock"),
-    ))
+    )
+    .ok_or_else(|| BusError::failed(format!("No deployments found for os {osname}")))
 }
 
 fn failed(e: anyhow::Error) -> BusError {

@@ -19,7 +19,7 @@
 #   usr/lib/os-release                          (ID=testos, VERSION_ID=VERSION)
 #   usr/lib/modules/$KVER/{vmlinuz,initramfs.img}  fake, identical for every VERSION
 #                                               (KVER=6.1.0-testos, fixed)
-#   usr/bin/sh, usr/bin/true + their libraries  copies of the host's (dash, coreutils)
+#   usr/bin/{sh,true,sleep} + their libraries  copies of the host's (dash, coreutils)
 #   usr/bin/dracut                              POSIX-sh stand-in for dracut: writes
 #                                               "FAKE-INITRAMFS args: <args>" to the output
 #                                               file; appends its argv to
@@ -72,10 +72,10 @@ OSR
 cp usr/lib/os-release usr/etc/os-release
 cp /etc/passwd /etc/group usr/etc/
 
-# A working /usr/bin/sh and /usr/bin/true with the libraries they need (the tree's
+# A working /usr/bin/sh, true and sleep with the libraries they need (the tree's
 # own dracut below is a shell script, run inside the tree by the daemon), at the
 # paths the dynamic loader looks for them (/lib -> usr/lib, /lib64 -> usr/lib64).
-for bin in /bin/sh /bin/true; do
+for bin in /bin/sh /bin/true /bin/sleep; do
     real=$(readlink -f "$bin")
     cp "$real" "usr/bin/$(basename "$bin")"
     for lib in $(ldd "$real" | awk '$1 ~ /^\// { print $1 } $3 ~ /^\// { print $3 }'); do

@@ -19,6 +19,7 @@ mod finalize;
 mod initramfs;
 mod internals;
 mod kargs;
+mod pkg;
 mod rebase;
 mod reload;
 mod rollback;
@@ -42,6 +43,8 @@ pub(crate) fn run(command: Command, ctx: &Context) -> Result<Exit> {
         Command::Rebase(a) => rebase::run(a, ctx),
         Command::Rollback(a) => rollback::run(a, ctx),
         Command::Cleanup(a) => cleanup::run(a, ctx),
+        Command::Install(a) => pkg::install(a, ctx),
+        Command::Uninstall(a) => pkg::uninstall(a, ctx),
         Command::RefreshMd(a) => rpmmd::refresh(a, ctx),
         Command::Search(a) => rpmmd::search(a),
         Command::Kargs(a) => kargs::run(a, ctx),

@@ -29,6 +29,9 @@ pub(crate) struct Setup {
     /// The deployment whose `/etc` holds the `.repo` files (`etc/yum.repos.d`)
     /// and variables (`etc/dnf/vars`), and whose tree gives `$releasever`.
     pub root: PathBuf,
+    /// The tree whose rpm database or os-release gives `$releasever`, when
+    /// not `root` (a layering: the new base).
+    pub release_root: Option<PathBuf>,
     /// rpm-ostree's cache directory: metadata in `repomd/`, `.solv` in `solv/`.
     pub cache_dir: PathBuf,
     /// libdnf's lock directory.
@@ -39,19 +42,32 @@ pub(crate) struct Setup {
 }
 
 impl Setup {
-    /// The setup of deployment `d` (its OS's cache, the daemon's environment).
-    pub(crate) fn for_deployment(
+    /// The setup of the OS `osname`: the repositories of the deployment the
+    /// system runs when it runs this OS (its live `/etc`), else of its merge
+    /// deployment; its cache; the daemon's environment. `None` without any
+    /// deployment of the OS.
+    pub(crate) fn for_os(
         sysroot_path: &Path,
         sysroot: &ostree::Sysroot,
-        d: &ostree::Deployment,
+        osname: &str,
         lock_dir: PathBuf,
-    ) -> Self {
-        Self {
-            root: crate::deployment::root_of(sysroot_path, sysroot, d),
-            cache_dir: crate::deployment::cache_dir(sysroot_path, d.osname().as_str()),
+    ) -> Option<Self> {
+        let d = sysroot
+            .booted_deployment()
+            .filter(|b| b.osname() == osname)
+            .or_else(|| sysroot.merge_deployment(Some(osname)))?;
+        Some(Self {
+            root: crate::deployment::root_of(sysroot_path, sysroot, &d),
+            release_root: None,
+            cache_dir: crate::deployment::cache_dir(sysroot_path, osname),
             lock_dir,
             download_filelists: download_filelists_from_env(),
-        }
+        })
+    }
+
+    /// Where `$releasever` is read from.
+    pub(crate) fn release_root(&self) -> &Path {
+        self.release_root.as_deref().unwrap_or(&self.root)
     }
 
     pub(crate) fn repos_dir(&self) -> PathBuf {
@@ -295,6 +311,7 @@ mod tests {
         let req = HelperRequest {
             setup: Setup {
                 root: "/r".into(),
+                release_root: None,
                 cache_dir: "/c".into(),
                 lock_dir: "/l".into(),
                 download_filelists: false,

@@ -419,12 +419,13 @@ impl Deploy {
 
     /// Layers the plan's requests on its base commit.
     fn layer(&self, ctx: &Ctx, plan: &Plan, merge: &ostree::Deployment) -> Result<Layered> {
-        let setup = Setup::for_deployment(
+        let setup = Setup::for_os(
             &ctx.sysroot_path,
             &ctx.sysroot,
-            merge,
+            &self.osname,
             ctx.runtime_dir.join("lock"),
-        );
+        )
+        .ok_or_else(|| anyhow!("No deployments found for os {}", self.osname))?;
         let flags = LayerFlags {
             cache_only: self.flags.cache_only,
             dry_run: self.flags.dry_run,

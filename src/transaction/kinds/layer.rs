@@ -42,25 +42,42 @@ pub(crate) enum Layered {
     Stopped,
 }
 
-/// Copies the rpm database of commit `base` into `dir/usr/share/rpm`.
-fn base_rpmdb(repo: &ostree::Repo, base: &str, dir: &Path) -> Result<()> {
-    let (root, _) = repo.read_commit(base, gio::Cancellable::NONE)?;
-    let db = root
-        .resolve_relative_path("usr/share/rpm/rpmdb.sqlite")
+/// Copies the file `path` of commit `commit` to `dest`; false if the commit
+/// has no such regular file.
+fn copy_out(repo: &ostree::Repo, commit: &str, path: &str, dest: &Path) -> Result<bool> {
+    let (root, _) = repo.read_commit(commit, gio::Cancellable::NONE)?;
+    let Ok(file) = root
+        .resolve_relative_path(path)
         .downcast::<ostree::RepoFile>()
-        .map_err(|_| anyhow!("Not a repository file"))?;
-    let missing = || {
-        anyhow!("The base commit {base} has no sqlite rpm database (usr/share/rpm/rpmdb.sqlite)")
+    else {
+        return Ok(false);
     };
-    db.ensure_resolved().map_err(|_| missing())?;
-    let (stream, _, _) = repo
-        .load_file(&db.checksum(), gio::Cancellable::NONE)
-        .map_err(|_| missing())?;
-    let stream = stream.ok_or_else(missing)?;
-    let target = dir.join("usr/share/rpm");
-    std::fs::create_dir_all(&target)?;
-    let mut out = std::fs::File::create(target.join("rpmdb.sqlite"))?;
+    if file.ensure_resolved().is_err() {
+        return Ok(false);
+    }
+    let Ok((Some(stream), _, _)) = repo.load_file(&file.checksum(), gio::Cancellable::NONE) else {
+        return Ok(false);
+    };
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut out = std::fs::File::create(dest)?;
     std::io::copy(&mut stream.into_read(), &mut out)?;
+    Ok(true)
+}
+
+/// Copies into `dir` what libdnf needs of commit `base`: its rpm database
+/// (the installed packages) and its os-release (`$releasever`).
+fn base_rpmdb(repo: &ostree::Repo, base: &str, dir: &Path) -> Result<()> {
+    let db = "usr/share/rpm/rpmdb.sqlite";
+    if !copy_out(repo, base, db, &dir.join(db))? {
+        bail!("The base commit {base} has no sqlite rpm database ({db})");
+    }
+    for f in ["usr/lib/os-release", "usr/etc/os-release"] {
+        if copy_out(repo, base, f, &dir.join(f))? {
+            break;
+        }
+    }
     Ok(())
 }
 
@@ -180,8 +197,13 @@ pub(crate) fn layer(
             .collect(),
         download_dir: (!flags.dry_run).then(|| work.path.join("download")),
     };
+    // $releasever is the new base's.
+    let setup = Setup {
+        release_root: Some(work.path.join("base")),
+        ..setup.clone()
+    };
     let res = rpmmd::resolve(
-        setup,
+        &setup,
         request,
         |p| p.report(&ctx.progress),
         &ctx.cancellable,

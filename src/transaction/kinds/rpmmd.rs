@@ -7,18 +7,15 @@ use anyhow::{Result, anyhow};
 use super::{Ctx, Outcome};
 use crate::layering::rpmmd::{self, Progress, Reply, Setup, repofile};
 
-/// The rpm-md setup of the OS's merge deployment (the pending one, if any).
+/// The rpm-md setup of the OS.
 fn setup(ctx: &Ctx, osname: &str) -> Result<Setup> {
-    let d = ctx
-        .sysroot
-        .merge_deployment(Some(osname))
-        .ok_or_else(|| anyhow!("No deployments found for os {osname}"))?;
-    Ok(Setup::for_deployment(
+    Setup::for_os(
         &ctx.sysroot_path,
         &ctx.sysroot,
-        &d,
+        osname,
         ctx.runtime_dir.join("lock"),
-    ))
+    )
+    .ok_or_else(|| anyhow!("No deployments found for os {osname}"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 # Self-test of tests/testbed/rpms (build.sh, rpmdb.sh, mkrepo.sh, pkglist.sh and the
 # specs). Run as root (rpm --root, chroot for scriptlets). Checks:
 #   1. build.sh: a cold build into a private cache, a warm build (cache hit), and two
-#      concurrent cold builds into a second private cache all give the same 17 RPMs,
+#      concurrent cold builds into a second private cache all give the same 18 RPMs,
 #      byte for byte (reproducible rpmbuild, flock-safe cache); nothing on stdout;
 #   2. the headers: NEVRA of every file, Summary/License, tp-base-core provides
 #      /bin/sh, tp-app's dependencies, scriptlets and special files (suid, caps,

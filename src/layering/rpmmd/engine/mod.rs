@@ -148,7 +148,7 @@ fn context(setup: &Setup, install_root: &Path) -> Result<Context> {
     ctx.set_repos_dirs(&[&repos_dir]);
     let vars = setup.vars_dirs().map(|d| outside_root(install_root, &d));
     ctx.set_vars_dirs(&[&vars[0], &vars[1]]);
-    ctx.set_release_ver(&releasever::of_root(&setup.root)?);
+    ctx.set_release_ver(&releasever::of_root(setup.release_root())?);
     ctx.set_cache_dir(&setup.cache_dir.join("repomd"));
     ctx.set_solv_dir(&setup.cache_dir.join("solv"));
     ctx.set_lock_dir(&setup.lock_dir);
