@@ -502,3 +502,42 @@ fn cancel_and_a_killed_daemon_end_a_layering_cleanly() {
         fsck(bed);
     });
 }
+
+#[test]
+fn packages_of_a_gpgcheck_repo_must_be_signed_by_its_keys() {
+    with_bed(Options::default(), |bed| {
+        let dir = bed.tb.join("signed");
+        let signed = signed_rpm(bed, "tp-tool-1.0-1", &dir.join("in"));
+        let repo = dir.join("repo");
+        run_ok(
+            Command::new(common::testbed("rpms/mkrepo.sh"))
+                .arg(&repo)
+                .arg(&signed)
+                .arg(rpm(bed, "tp-lib-1.0-1")),
+        );
+        let served = serve(bed, &repo, &[]);
+        let (_, key) = signing_key(bed);
+        let section = repo_section("tp-signed", &served.url(), "").replace(
+            "gpgcheck=0",
+            &format!("gpgcheck=1\ngpgkey=file://{}", key.display()),
+        );
+        write_repo_file(bed, "signed.repo", &section);
+        let before = snapshot(bed);
+        let err = fails(bed, &["install", "tp-lib"]);
+        assert!(
+            err.contains(
+                "Package tp-lib-1.0-1.noarch cannot be verified and repo 'tp-signed' is GPG enabled"
+            ),
+            "{err}"
+        );
+        assert_eq!(snapshot(bed), before);
+        assert!(pkgcache_refs(bed).is_empty());
+        ok(bed, &["install", "tp-tool"]);
+        let all = deployments(bed);
+        assert_eq!(
+            all[0]["packages"].get::<Vec<String>>().unwrap(),
+            ["tp-tool"]
+        );
+        fsck(bed);
+    });
+}

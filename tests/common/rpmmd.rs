@@ -103,3 +103,68 @@ pub fn cache_dir(bed: &Bed) -> PathBuf {
     bed.sysroot()
         .join("ostree/deploy/testos/var/cache/rpm-ostree")
 }
+
+/// A signing key of the bed (made once): its GnuPG home and the armored
+/// public key file (for `gpgkey=file://...`).
+pub fn signing_key(bed: &Bed) -> (PathBuf, PathBuf) {
+    let home = bed.tb.join("gnupg");
+    let key = bed.tb.join("signing-key.asc");
+    if key.is_file() {
+        return (home, key);
+    }
+    std::fs::create_dir_all(&home).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let gpg = |args: &[&str]| {
+        let mut c = Command::new("gpg");
+        c.env("GNUPGHOME", &home).arg("--batch").args(args);
+        c
+    };
+    run_ok(&mut gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        "rpm-ostree test <test@example.com>",
+        "rsa2048",
+        "sign",
+        "never",
+    ]));
+    let out = gpg(&["--armor", "--export", "test@example.com"])
+        .output()
+        .unwrap();
+    kill_agent(&home);
+    assert!(out.status.success() && !out.stdout.is_empty());
+    std::fs::write(&key, out.stdout).unwrap();
+    (home, key)
+}
+
+/// A copy of package `nvr` signed with the bed's key, in `dir`.
+pub fn signed_rpm(bed: &Bed, nvr: &str, dir: &Path) -> PathBuf {
+    let (home, _) = signing_key(bed);
+    std::fs::create_dir_all(dir).unwrap();
+    let file = dir.join(format!("{nvr}.noarch.rpm"));
+    std::fs::copy(rpm(bed, nvr), &file).unwrap();
+    let define = |s: String| ["--define".to_string(), s];
+    let mut c = Command::new("rpmsign");
+    c.env("GNUPGHOME", &home)
+        .arg("--addsign")
+        .args(define("__gpg /usr/bin/gpg".into()))
+        .args(define("_gpg_name test@example.com".into()))
+        .args(define(format!("_gpg_path {}", home.display())))
+        .args(define(
+            "_gpg_sign_cmd_extra_args --batch --pinentry-mode loopback --passphrase ''".into(),
+        ))
+        .arg(&file);
+    let status = c.status().unwrap();
+    kill_agent(&home);
+    assert!(status.success(), "rpmsign failed");
+    file
+}
+
+/// Stops the gpg-agent that key generation or signing started.
+fn kill_agent(home: &Path) {
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", home)
+        .args(["--kill", "gpg-agent"])
+        .status();
+}

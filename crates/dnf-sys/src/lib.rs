@@ -162,6 +162,9 @@ unsafe extern "C" {
     pub fn dnf_repo_get_timestamp_generated(repo: *mut DnfRepo) -> u64;
     pub fn dnf_repo_get_n_solvables(repo: *mut DnfRepo) -> libc::c_uint;
     pub fn dnf_repo_is_devel(repo: *mut DnfRepo) -> gboolean;
+    pub fn dnf_repo_get_gpgcheck(repo: *mut DnfRepo) -> gboolean;
+    /// The `gpgkey=` keys (transfer full: g_strfreev).
+    pub fn dnf_repo_get_public_keys(repo: *mut DnfRepo) -> *mut *mut libc::c_char;
     pub fn dnf_repo_is_source(repo: *mut DnfRepo) -> gboolean;
     pub fn dnf_repo_check(
         repo: *mut DnfRepo,

@@ -41,6 +41,29 @@ impl Repo {
     pub(crate) fn required(&self) -> bool {
         self.flag(sys::dnf_repo_get_required)
     }
+    /// `gpgcheck`: packages must be signed by the repository's keys.
+    pub(crate) fn gpgcheck(&self) -> bool {
+        self.flag(sys::dnf_repo_get_gpgcheck)
+    }
+
+    /// The repository's `gpgkey=` URLs.
+    pub(crate) fn public_keys(&self) -> Vec<String> {
+        // SAFETY: transfer full: a NULL-terminated array of strings we free.
+        unsafe {
+            let keys = sys::dnf_repo_get_public_keys(self.ptr());
+            if keys.is_null() {
+                return Vec::new();
+            }
+            let mut out = Vec::new();
+            let mut p = keys;
+            while !(*p).is_null() {
+                out.extend(copied(*p));
+                p = p.add(1);
+            }
+            glib::ffi::g_strfreev(keys);
+            out
+        }
+    }
 
     /// `DnfRepoEnabled` bits.
     pub(crate) fn enabled(&self) -> u32 {

@@ -4,6 +4,7 @@
 //! without it is left out (with a line in the log), never fetched by a
 //! read-only, unauthorized call.
 
+mod gpg;
 mod metadata;
 mod resolve;
 

@@ -193,15 +193,25 @@ fn download(
         repo.download(pkgs, dir, &state)
             .map_err(|e| anyhow!("Downloading from '{id}': {}", e.message()))?;
         out.progress(Progress::End);
+        if repo.gpgcheck() {
+            let files: Vec<(String, std::path::PathBuf)> = pkgs
+                .iter()
+                .map(|p| (p.nevra(), downloaded(dir, p)))
+                .collect();
+            super::gpg::check(id, &repo.public_keys(), &files, &dir.join(".gpg"))?;
+        }
     }
     Ok(installs
         .iter()
         .map(|p| {
-            let path = (!have(p)).then(|| {
-                let base = p.location();
-                dir.join(base.rsplit('/').next().unwrap_or(&base))
-            });
+            let path = (!have(p)).then(|| downloaded(dir, p));
             resolved(p, path.as_deref())
         })
         .collect())
+}
+
+/// Where `dnf_repo_download_packages` puts `p` in `dir`.
+fn downloaded(dir: &Path, p: &Package) -> std::path::PathBuf {
+    let location = p.location();
+    dir.join(location.rsplit('/').next().unwrap_or(&location))
 }
