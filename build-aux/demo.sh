@@ -5,7 +5,8 @@
 # a remote with versions 1-3), a private system bus with the project's policy, a
 # real polkitd, and a namespace booted into the deployment; starts the daemon there
 # and drives it with the CLI: status, an upgrade to version 2 with progress, status
-# again. Everything is removed at the end, also on failure or Ctrl-C.
+# again; then a package repository served on 127.0.0.1 and `install tp-app` (with
+# its two dependencies) layered on version 2, and status. Everything is removed at the end, also on failure or Ctrl-C.
 set -euo pipefail
 bin=$(readlink -f "${1:?usage: demo.sh PATH-TO-rpm-ostree}")
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -83,6 +84,30 @@ step "A new version (2) is published on the remote"
 
 step "rpm-ostree upgrade (through the daemon: pull with progress, staged deployment)"
 in_ns /srv/rpm-ostree upgrade
+
+step "rpm-ostree status"
+in_ns /srv/rpm-ostree status
+
+step "A package repository (RPMs built with rpmbuild, indexed with createrepo_c) served on 127.0.0.1"
+"$tbin/rpms/build.sh" "$tb/rpms"
+"$tbin/rpms/mkrepo.sh" "$tb/rpmmd" "$tb"/rpms/tp-{app,lib,tool}-1.0-1.noarch.rpm
+exec 4< <(exec /usr/bin/python3 "$tbin/httpd.py" "$tb/rpmmd")
+pids+=($!)
+read -r port <&4
+# The booted deployment's own /etc (the test bed's namespace shows the host's /etc
+# at /etc, so the file goes straight into the deployment).
+repos=$(cat "$tb/ns/root")/etc/yum.repos.d
+mkdir -p "$repos"
+cat > "$repos/demo.repo" <<REPO
+[demo]
+name=Demo packages
+baseurl=http://127.0.0.1:$port/
+gpgcheck=0
+REPO
+cat "$repos/demo.repo"
+
+step "rpm-ostree install tp-app (depsolved against the base, downloaded, imported, layered on version 2)"
+in_ns /srv/rpm-ostree install tp-app
 
 step "rpm-ostree status"
 in_ns /srv/rpm-ostree status
