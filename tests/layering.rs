@@ -214,6 +214,15 @@ fn install_layers_a_package_and_its_dependencies() {
                 "rpmostree/pkg/tp-tool/1.0-1.noarch"
             ]
         );
+        // The base is kept by upstream's ref for bases of layered deployments.
+        assert_eq!(
+            ostree_repo(bed, &["refs", "rpmostree/base", "--list"]).trim(),
+            "rpmostree/base/0"
+        );
+        assert_eq!(
+            ostree_repo(bed, &["rev-parse", "rpmostree/base/0"]).trim(),
+            v1
+        );
         fsck(bed);
         // Status.
         let status = ok(bed, &["status"]);
@@ -268,6 +277,7 @@ fn install_layers_a_package_and_its_dependencies() {
         let out = ok(bed, &["uninstall", "--all"]);
         assert!(out.contains("(pkgcache branches: 3)"), "{out}");
         assert!(pkgcache_refs(bed).is_empty());
+        assert_eq!(ostree_repo(bed, &["refs", "rpmostree/base", "--list"]), "");
         fsck(bed);
     });
 }

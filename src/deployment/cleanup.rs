@@ -69,9 +69,60 @@ fn cleanup(req: CleanupRequest) -> Result<Pruned> {
     sysroot
         .prepare_cleanup(gio::Cancellable::NONE)
         .context("Cleaning up the sysroot")?;
+    sync_base_refs(&sysroot).context("Writing the refs of base commits")?;
     let pruned = crate::ffi::ostree::cleanup_prune_repo(&sysroot, &gio::Cancellable::new())
         .context("Pruning the repository")?;
     Ok(pruned)
+}
+
+/// Upstream's `rpmostree/base/N` refs: one per base commit (the parent) of
+/// a layered deployment, so that the prune keeps the bases too (libostree
+/// keeps the deployments' own commits only). New ones are written before
+/// stale ones go, so an interruption only ever leaves one too many.
+fn sync_base_refs(sysroot: &ostree::Sysroot) -> Result<()> {
+    const PREFIX: &str = "rpmostree/base/";
+    let repo = sysroot.repo();
+    let mut bases: Vec<String> = Vec::new();
+    for d in sysroot.deployments() {
+        let Ok((commit, _)) = repo.load_commit(&d.csum()) else {
+            continue;
+        };
+        let layered =
+            glib::VariantDict::new(Some(&commit.child_value(0))).contains("rpmostree.clientlayer");
+        if let Some(parent) = layered
+            .then(|| ostree::commit_get_parent(&commit))
+            .flatten()
+            && !bases.iter().any(|b| *b == parent)
+        {
+            bases.push(parent.to_string());
+        }
+    }
+    let existing: std::collections::HashMap<String, String> = repo
+        .list_refs_ext(
+            Some(PREFIX.trim_end_matches('/')),
+            ostree::RepoListRefsExtFlags::NONE,
+            gio::Cancellable::NONE,
+        )?
+        .into_iter()
+        .map(|(r, c)| match r.starts_with(PREFIX) {
+            true => (r, c),
+            false => (format!("{PREFIX}{r}"), c),
+        })
+        .collect();
+    let mut wanted = Vec::new();
+    for (i, base) in bases.iter().enumerate() {
+        let name = format!("{PREFIX}{i}");
+        if existing.get(&name).map(|c| c.as_str()) != Some(base.as_str()) {
+            repo.set_ref_immediate(None, &name, Some(base), gio::Cancellable::NONE)?;
+        }
+        wanted.push(name);
+    }
+    for name in existing.keys() {
+        if !wanted.contains(name) {
+            repo.set_ref_immediate(None, name, None, gio::Cancellable::NONE)?;
+        }
+    }
+    Ok(())
 }
 
 /// Entry point of the helper `rpm-ostreed internal-cleanup`.
