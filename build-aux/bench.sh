@@ -35,13 +35,19 @@
 #   8. rpm-md on a generated 70,000-package repository: refresh-md cold, warm search
 #      and WhatProvides, the rpm-md helper's peak RSS, the daemon's RssAnon before and
 #      after (build-aux/bench-rpmmd.sh).
+#   9. Package layering: install of one small package with warm metadata against
+#      the same install by hand (ostree checkout + rpm2cpio + ostree commit, in
+#      world B), peak memory of the rpm-md helper and the daemon; an upgrade of a
+#      layered system against the same upgrade without the layer
+#      (build-aux/bench-layer.sh).
 # If the daemon dies during a timed transaction (items 5-6), the crash is counted and
 # reported (WARNING line, SUMMARY), the daemon restarted, the world reset and the run
 # redone; more than 5 crashes abort the benchmark.
 # Prints a table and a final SUMMARY line. Installs nothing: it needs what
 # build-aux/install-deps.sh installs (ostree, dbus-daemon, python3-gi, util-linux).
 # Everything it creates (processes, mounts, /tmp/rpm-ostree-bench.*) is removed at the
-# end, also on failure or Ctrl-C. About 50 s on 2 cores.
+# end, also on failure or Ctrl-C (BENCH_DAEMON_LOG=FILE keeps a copy of the daemon's
+# log). About 90 s on 2 cores.
 set -euo pipefail
 shopt -s inherit_errexit
 bin=$(readlink -f "${1:?usage: bench.sh PATH-TO-rpm-ostree}")
@@ -81,6 +87,7 @@ cleanup() {
         done
     fi
     [ -f "$top/daemon.pid" ] && kill "$(cat "$top/daemon.pid")" 2>/dev/null
+    [ -z "${BENCH_DAEMON_LOG:-}" ] || cp "$top/daemon.log" "$BENCH_DAEMON_LOG"
     # A namespace's init exits on SIGTERM and takes everything inside with it.
     for w in "$A" "$B"; do
         [ -f "$w/ns/pid" ] && kill "$(cat "$w/ns/pid")" 2>/dev/null
@@ -373,6 +380,11 @@ pkgdiff_bench
 # shellcheck source=build-aux/bench-rpmmd.sh
 . "$src/build-aux/bench-rpmmd.sh"
 rpmmd_bench
+
+# ---------------------------------------------------------------- 9. layering
+# shellcheck source=build-aux/bench-layer.sh
+. "$src/build-aux/bench-layer.sh"
+layer_bench
 total_s=$(( ($(date +%s%N) - t0) / 1000000000 ))
 
 # ---------------------------------------------------------------- report
@@ -436,6 +448,7 @@ else
 fi
 pkgdiff_report
 rpmmd_report
+layer_report
 echo
 if [ "$crashes" != 0 ]; then
     echo "WARNING: the daemon died $crashes time(s) during items 5-6 (each such run was redone"
@@ -456,4 +469,5 @@ echo "SUMMARY: status --json ${st_ratio}x ostree admin status (goal <= 0.35: $(v
     "cleanup ${pr_ratio}x; cleanup -r ${cl_ratio}$( [ -n "$cl_err" ] || echo x);" \
     "db diff of 2x2,000 packages ${pd_med[dbdiff]} ms (goal < 100: $(verdict "${pd_med[dbdiff]}" 100 '<')), RssAnon $(mib "$m4_anon") after (goal <= 3: $(verdict "$m4_anon" 3072 '<='));" \
     "refresh-md of $RPMMD_PACKAGES packages $rm_refresh ms, warm search ${rm_med[search]} ms (goal < 1500: $(verdict "${rm_med[search]}" 1500 '<')), helper peak $(mib "$rm_peak_refresh") (goal < 170: $(verdict "$rm_peak_refresh" 174080 '<')), daemon RssAnon $(mib "$m6_anon") after (goal <= 3: $(verdict "$m6_anon" 3072 '<='));" \
+    "install of one package $ly_install ms (goal <= 300: $(verdict "$ly_install" 300 '<=')), layered upgrade ${ly_ratio}x unlayered (goal <= 1.3: $(verdict "$ly_ratio" 1.3 '<=')), RssAnon $(mib "$m8_anon") after (goal <= 3: $(verdict "$m8_anon" 3072 '<='));" \
     "daemon crashes: $crashes; ${total_s} s"

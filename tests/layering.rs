@@ -395,6 +395,13 @@ fn the_layer_is_kept_across_upgrades_and_rebases() {
         assert_eq!(title["value"], "new-deployment");
         let rpm_requests = |s: &Served| s.requests().iter().filter(|r| r.ends_with(".rpm")).count();
         assert_eq!(rpm_requests(served), 1);
+        // No script, root's files only: laid over the base without a
+        // checkout; the tree is the base's plus the file, and the new rpmdb.
+        let layered = dict_str(&deployments(bed)[0], "checksum").unwrap();
+        assert_eq!(
+            ostree_repo(bed, &["diff", &bed.world("CSUM_V1"), &layered]),
+            "M    /usr/share/rpm/rpmdb.sqlite\nA    /usr/bin/tp-tool\n"
+        );
         // Upgrade: v2 with tp-tool on it; tp-tool not downloaded again.
         bed.set_head(2);
         ok(bed, &["upgrade"]);

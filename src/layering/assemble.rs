@@ -3,7 +3,9 @@
 //! out into it, then each package's pkgcache commit on top (files a package
 //! shares with the base or another package must be identical), then the
 //! owners and modes of the packages' files that are not root's, on copies
-//! (a hardlink is the repository's object and must not change).
+//! (a hardlink is the repository's object and must not change). When no
+//! script has to run and every file is root's, no checkout is made: the
+//! packages' trees are laid over the base's in a mutable tree instead.
 
 use anyhow::{Context, Result, anyhow, bail};
 use std::collections::BTreeMap;
@@ -184,6 +186,80 @@ pub(crate) fn apply_owners(root: &Path, etc: &Path, entries: &[Entry]) -> Result
         // chown drops setuid/setgid: the header's mode again.
         if !std::fs::symlink_metadata(&path)?.file_type().is_symlink() {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(e.mode & 0o7777))?;
+        }
+    }
+    Ok(())
+}
+
+/// The tree of commit `base` with the trees of `pkgs` laid over it, as a
+/// mutable tree whose directories are loaded only where a package adds to
+/// them: what the checkouts give (same union rule: a file already there
+/// must be identical; the base's directories keep their metadata), without
+/// writing a file, when nothing has to run in the tree.
+pub(crate) fn overlay(
+    repo: &ostree::Repo,
+    base: &str,
+    pkgs: &[CachedPackage],
+) -> Result<ostree::MutableTree> {
+    let mtree = ostree::MutableTree::from_commit(repo, base)
+        .with_context(|| format!("Loading the tree of {base}"))?;
+    for p in pkgs {
+        let (commit, _) = repo.load_commit(&p.commit)?;
+        let tree = ostree::checksum_from_bytes_v(&commit.child_value(6));
+        merge_dirtree(repo, &mtree, &tree, "", &p.nevra)
+            .with_context(|| format!("Checking out {}", p.nevra))?;
+    }
+    Ok(mtree)
+}
+
+type Child = (Option<glib::GString>, Option<ostree::MutableTree>);
+
+/// The entry `name` of `dir`; `None` if it has none.
+fn lookup(dir: &ostree::MutableTree, name: &str) -> Result<Option<Child>> {
+    match dir.lookup(name) {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if e.matches(gio::IOErrorEnum::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn merge_dirtree(
+    repo: &ostree::Repo,
+    into: &ostree::MutableTree,
+    tree: &str,
+    path: &str,
+    nevra: &str,
+) -> Result<()> {
+    let v = repo.load_variant(ostree::ObjectType::DirTree, tree)?;
+    let files = v.child_value(0);
+    for i in 0..files.n_children() {
+        let f = files.child_value(i);
+        let name = f.child_value(0).str().unwrap_or_default().to_string();
+        let csum = ostree::checksum_from_bytes_v(&f.child_value(1));
+        match lookup(into, &name)? {
+            Some((Some(existing), None)) if existing != csum => {
+                bail!("{path}/{name} is already in the tree, with other content")
+            }
+            Some((None, Some(_))) => bail!("{path}/{name} is a directory in the tree"),
+            _ => into.replace_file(&name, &csum)?,
+        }
+    }
+    let dirs = v.child_value(1);
+    for i in 0..dirs.n_children() {
+        let d = dirs.child_value(i);
+        let name = d.child_value(0).str().unwrap_or_default().to_string();
+        let contents = ostree::checksum_from_bytes_v(&d.child_value(1));
+        let meta = ostree::checksum_from_bytes_v(&d.child_value(2));
+        let sub_path = format!("{path}/{name}");
+        match lookup(into, &name)? {
+            Some((_, Some(sub))) => merge_dirtree(repo, &sub, &contents, &sub_path, nevra)?,
+            Some(_) => bail!("{sub_path} is a file in the tree"),
+            None => {
+                let sub = into.ensure_dir(&name)?;
+                if !sub.fill_empty_from_dirtree(repo, &contents, &meta) {
+                    bail!("{sub_path}: could not add the directory");
+                }
+            }
         }
     }
     Ok(())

@@ -2,8 +2,8 @@
 //! `rpmostree.*` metadata (what `status` and `db diff` read, and what a
 //! later layering compares its state digest with).
 
-use anyhow::{Result, anyhow};
-use glib::prelude::*;
+use anyhow::{Context, Result, anyhow};
+use gio::prelude::*;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
@@ -101,29 +101,86 @@ fn metadata(repo: &ostree::Repo, root: &gio::File, m: &LayerMeta) -> Result<glib
     Ok(d.end())
 }
 
-/// Commits the tree at `root` (assembled from checkouts recorded in
-/// `devino`); returns the new commit.
+/// What a layered commit is made of.
+pub(crate) enum Source<'a> {
+    /// The tree at `root`, assembled from checkouts recorded in `devino`.
+    Checkout {
+        root: &'a Path,
+        devino: &'a ostree::RepoDevInoCache,
+    },
+    /// An overlaid tree, with files (path in the tree, local file) whose
+    /// content replaces theirs, owner, mode and xattrs kept.
+    Overlay {
+        mtree: ostree::MutableTree,
+        replace: Vec<(String, std::path::PathBuf)>,
+    },
+}
+
+/// Writes `local` as the new content of the file at `path` of `mtree`.
+fn replace_content(
+    repo: &ostree::Repo,
+    mtree: &ostree::MutableTree,
+    path: &str,
+    local: &Path,
+    cancellable: &gio::Cancellable,
+) -> Result<()> {
+    let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let name = parts.pop().ok_or_else(|| anyhow!("Empty path"))?;
+    let mut dir = mtree.clone();
+    for p in parts {
+        dir = dir
+            .lookup(p)?
+            .1
+            .ok_or_else(|| anyhow!("{path}: {p} is not a directory"))?;
+    }
+    let (old, _) = dir.lookup(name)?;
+    let old = old.ok_or_else(|| anyhow!("{path} is not a file"))?;
+    let (_, info, xattrs) = repo.load_file(&old, Some(cancellable))?;
+    let len = std::fs::metadata(local)?.len();
+    info.set_size(i64::try_from(len)?);
+    let input = gio::File::for_path(local).read(Some(cancellable))?;
+    let (stream, size) =
+        ostree::raw_file_to_content_stream(&input, &info, Some(&xattrs), Some(cancellable))?;
+    let csum = repo.write_content(None, &stream, size, Some(cancellable))?;
+    dir.replace_file(name, &csum.to_hex())?;
+    Ok(())
+}
+
+/// Commits `source` as the layered commit `m`; returns the new commit.
 pub(crate) fn commit(
     repo: &ostree::Repo,
-    root: &Path,
-    devino: &ostree::RepoDevInoCache,
+    source: Source,
     m: &LayerMeta,
     cancellable: &gio::Cancellable,
 ) -> Result<String> {
-    let modifier =
-        ostree::RepoCommitModifier::new(ostree::RepoCommitModifierFlags::DEVINO_CANONICAL, None);
-    modifier.set_devino_cache(devino);
     repo.prepare_transaction(Some(cancellable))?;
     let written = (|| -> Result<String> {
-        let mtree = ostree::MutableTree::new();
-        let dir = std::fs::File::open(root)?;
-        repo.write_dfd_to_mtree(
-            dir.as_raw_fd(),
-            ".",
-            &mtree,
-            Some(&modifier),
-            Some(cancellable),
-        )?;
+        let mtree = match source {
+            Source::Checkout { root, devino } => {
+                let modifier = ostree::RepoCommitModifier::new(
+                    ostree::RepoCommitModifierFlags::DEVINO_CANONICAL,
+                    None,
+                );
+                modifier.set_devino_cache(devino);
+                let mtree = ostree::MutableTree::new();
+                let dir = std::fs::File::open(root)?;
+                repo.write_dfd_to_mtree(
+                    dir.as_raw_fd(),
+                    ".",
+                    &mtree,
+                    Some(&modifier),
+                    Some(cancellable),
+                )?;
+                mtree
+            }
+            Source::Overlay { mtree, replace } => {
+                for (path, local) in &replace {
+                    replace_content(repo, &mtree, path, local, cancellable)
+                        .with_context(|| format!("Writing {path}"))?;
+                }
+                mtree
+            }
+        };
         let tree = repo.write_mtree(&mtree, Some(cancellable))?;
         let meta = metadata(repo, &tree, m)?;
         let tree = tree

@@ -30,6 +30,9 @@ pub(crate) struct LayerFlags {
     pub allow_inactive: bool,
 }
 
+/// The rpm database of a tree.
+const RPMDB: &str = "usr/share/rpm/rpmdb.sqlite";
+
 /// How a layering ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Layered {
@@ -40,6 +43,44 @@ pub(crate) enum Layered {
     Unchanged,
     /// Stopped as asked (dry run, download only).
     Stopped,
+}
+
+/// How long each stage of a layering took, for the daemon's log.
+struct Stages {
+    last: std::time::Instant,
+    start: std::time::Instant,
+    done: Vec<(&'static str, u128)>,
+}
+
+impl Stages {
+    fn new() -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            last: now,
+            start: now,
+            done: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, stage: &'static str) {
+        let now = std::time::Instant::now();
+        self.done.push((stage, (now - self.last).as_millis()));
+        self.last = now;
+    }
+
+    fn log(&self, what: &str) {
+        let parts: Vec<String> = self
+            .done
+            .iter()
+            .map(|(s, ms)| format!("{s} {ms}"))
+            .collect();
+        glib::g_message!(
+            "rpm-ostreed",
+            "{what} in {} ms ({})",
+            self.start.elapsed().as_millis(),
+            parts.join(", ")
+        );
+    }
 }
 
 /// Copies the file `path` of commit `commit` to `dest`; false if the commit
@@ -69,9 +110,8 @@ fn copy_out(repo: &ostree::Repo, commit: &str, path: &str, dest: &Path) -> Resul
 /// Copies into `dir` what libdnf needs of commit `base`: its rpm database
 /// (the installed packages) and its os-release (`$releasever`).
 fn base_rpmdb(repo: &ostree::Repo, base: &str, dir: &Path) -> Result<()> {
-    let db = "usr/share/rpm/rpmdb.sqlite";
-    if !copy_out(repo, base, db, &dir.join(db))? {
-        bail!("The base commit {base} has no sqlite rpm database ({db})");
+    if !copy_out(repo, base, RPMDB, &dir.join(RPMDB))? {
+        bail!("The base commit {base} has no sqlite rpm database ({RPMDB})");
     }
     for f in ["usr/lib/os-release", "usr/etc/os-release"] {
         if copy_out(repo, base, f, &dir.join(f))? {
@@ -179,6 +219,7 @@ pub(crate) fn layer(
 ) -> Result<Layered> {
     let repo = ctx.sysroot.repo();
     let repo_path = ctx.sysroot_path.join("ostree/repo");
+    let mut stages = Stages::new();
     Workdir::sweep(&repo_path);
     let work = Workdir::new(&repo_path)?;
     let short: String = base.chars().take(7).collect();
@@ -186,6 +227,7 @@ pub(crate) fn layer(
         .task_begin(format!("Checking out tree {short}"));
     base_rpmdb(&repo, base, &work.path.join("base"))?;
     ctx.progress.task_end("done");
+    stages.mark("base rpmdb");
     let cached = pkgcache::index(&repo)?;
     let request = ResolveRequest {
         base_root: work.path.join("base"),
@@ -208,6 +250,7 @@ pub(crate) fn layer(
         |p| p.report(&ctx.progress),
         &ctx.cancellable,
     )?;
+    stages.mark("resolve");
     check_inactive(&res, new_requests, flags.allow_inactive)?;
     let active: Vec<String> = {
         let inactive: BTreeSet<&String> = res.inactive.iter().map(|(r, _)| r).collect();
@@ -229,6 +272,7 @@ pub(crate) fn layer(
         .collect();
     let digest = commit::state_digest(&active, &installed);
     let pkgs = import_all(ctx, &repo, &res.packages, &cached, &work)?;
+    stages.mark("import");
     if flags.download_only {
         return Ok(Layered::Stopped);
     }
@@ -238,18 +282,67 @@ pub(crate) fn layer(
     {
         return Ok(Layered::Unchanged);
     }
+    let mut infos = Vec::new();
+    for p in &pkgs {
+        infos.push((p.nevra.clone(), package_info(&repo, p)?));
+    }
+    // Nothing to run in the tree and nobody's files but root's: no checkout.
+    let direct = infos.iter().all(|(_, i)| {
+        i.scripts.is_empty()
+            && i.entries
+                .iter()
+                .all(|e| e.ghost || (e.user == "root" && e.group == "root"))
+    });
     let devino = ostree::RepoDevInoCache::new();
-    let root = assemble(ctx, &repo, base, &pkgs, &work, &devino)?;
+    let root = if direct {
+        work.path.join("base")
+    } else {
+        work.root()
+    };
+    let source = if direct {
+        ctx.progress.task_begin("Checking out packages");
+        let mtree = assemble::overlay(&repo, base, &pkgs)?;
+        ctx.progress.task_end("done");
+        stages.mark("overlay");
+        write_rpmdb(ctx, &root, &infos, &work)?;
+        stages.mark("rpmdb");
+        commit::Source::Overlay {
+            mtree,
+            replace: vec![(RPMDB.to_string(), root.join(RPMDB))],
+        }
+    } else {
+        assemble(
+            ctx,
+            &repo,
+            base,
+            &pkgs,
+            &infos,
+            &root,
+            &work,
+            &devino,
+            &mut stages,
+        )?;
+        commit::Source::Checkout {
+            root: &root,
+            devino: &devino,
+        }
+    };
     ctx.progress.task_begin("Writing OSTree commit");
     let meta = LayerMeta {
         base: base.to_string(),
         packages: active,
-        pkglist: pkglist::packages_of_file(&root.join("usr/share/rpm/rpmdb.sqlite"))?,
+        pkglist: pkglist::packages_of_file(&root.join(RPMDB))?,
         repos: res.repos.clone(),
         state_digest: digest,
     };
-    let commit = commit::commit(&repo, &root, &devino, &meta, &ctx.cancellable)?;
+    let commit = commit::commit(&repo, source, &meta, &ctx.cancellable)?;
     ctx.progress.task_end("done");
+    stages.mark("commit");
+    stages.log(&format!(
+        "Layered {} packages on {short}{}",
+        pkgs.len(),
+        if direct { " (overlaid)" } else { "" }
+    ));
     Ok(Layered::Commit(commit))
 }
 
@@ -317,25 +410,25 @@ fn import_all(
     Ok(out)
 }
 
-/// Checks out the base and the packages, runs the scripts, applies owners
-/// and writes the rpm database; returns the tree.
+/// Checks out the base and the packages into `root`, runs the scripts,
+/// applies owners and writes the rpm database.
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     ctx: &Ctx,
     repo: &ostree::Repo,
     base: &str,
     pkgs: &[CachedPackage],
+    infos: &[(String, PackageInfo)],
+    root: &Path,
     work: &Workdir,
     devino: &ostree::RepoDevInoCache,
-) -> Result<std::path::PathBuf> {
-    let root = work.root();
+    stages: &mut Stages,
+) -> Result<()> {
     ctx.progress.task_begin("Checking out packages");
-    assemble::checkout_all(repo, base, pkgs, &root, devino, &ctx.cancellable)?;
+    assemble::checkout_all(repo, base, pkgs, root, devino, &ctx.cancellable)?;
     ctx.progress.task_end("done");
-    let mut infos = Vec::new();
-    for p in pkgs {
-        infos.push((p.nevra.clone(), package_info(repo, p)?));
-    }
-    let order = install_order(&infos);
+    stages.mark("checkout");
+    let order = install_order(infos);
     let names: Vec<String> = order
         .iter()
         .filter_map(|n| pkgs.iter().find(|p| &p.nevra == n).map(|p| p.name.clone()))
@@ -347,20 +440,34 @@ fn assemble(
     if usr_etc.is_dir() && !etc.exists() {
         std::fs::rename(&usr_etc, &etc).context("Moving usr/etc to etc")?;
     }
-    let ran = run_scripts(ctx, &root, &etc, &ordered, &infos, work);
+    let ran = run_scripts(ctx, root, &etc, &ordered, infos, work);
     if etc.is_dir() && !usr_etc.exists() {
         std::fs::rename(&etc, &usr_etc).context("Moving etc back to usr/etc")?;
     }
     ran?;
+    stages.mark("scripts");
+    write_rpmdb(ctx, root, infos, work)?;
+    stages.mark("rpmdb");
+    Ok(())
+}
+
+/// Adds the packages to the rpm database of the tree at `root`, in install
+/// order.
+fn write_rpmdb(
+    ctx: &Ctx,
+    root: &Path,
+    infos: &[(String, PackageInfo)],
+    work: &Workdir,
+) -> Result<()> {
     ctx.progress.task_begin("Writing rpmdb");
-    let headers: Vec<(String, Vec<u8>)> = order
+    let headers: Vec<(String, Vec<u8>)> = install_order(infos)
         .iter()
         .filter_map(|n| infos.iter().find(|(k, _)| k == n))
         .map(|(_, i)| (i.nevra.clone(), i.header.clone()))
         .collect();
-    rpmdb::add(&root, &headers, &work.path)?;
+    rpmdb::add(root, &headers, &work.path)?;
     ctx.progress.task_end("done");
-    Ok(root)
+    Ok(())
 }
 
 /// The scripts in order, with the owners of each package applied after the
