@@ -206,7 +206,7 @@ pub(crate) fn overlay(
     for p in pkgs {
         let (commit, _) = repo.load_commit(&p.commit)?;
         let tree = ostree::checksum_from_bytes_v(&commit.child_value(6));
-        merge_dirtree(repo, &mtree, &tree, "", &p.nevra)
+        merge_dirtree(repo, &mtree, &tree, "")
             .with_context(|| format!("Checking out {}", p.nevra))?;
     }
     Ok(mtree)
@@ -228,7 +228,6 @@ fn merge_dirtree(
     into: &ostree::MutableTree,
     tree: &str,
     path: &str,
-    nevra: &str,
 ) -> Result<()> {
     let v = repo.load_variant(ostree::ObjectType::DirTree, tree)?;
     let files = v.child_value(0);
@@ -252,7 +251,7 @@ fn merge_dirtree(
         let meta = ostree::checksum_from_bytes_v(&d.child_value(2));
         let sub_path = format!("{path}/{name}");
         match lookup(into, &name)? {
-            Some((_, Some(sub))) => merge_dirtree(repo, &sub, &contents, &sub_path, nevra)?,
+            Some((_, Some(sub))) => merge_dirtree(repo, &sub, &contents, &sub_path)?,
             Some(_) => bail!("{sub_path} is a file in the tree"),
             None => {
                 let sub = into.ensure_dir(&name)?;
