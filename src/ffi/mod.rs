@@ -8,3 +8,4 @@ pub(crate) mod gio;
 pub(crate) mod malloc;
 pub(crate) mod ostree;
 pub(crate) mod polkit;
+pub(crate) mod xattr;

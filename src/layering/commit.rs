@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::nevra::Package;
 use super::pkglist;
+use super::selinux::Labeler;
 
 /// Upstream's version of the layered commit format.
 const CLIENTLAYER_VERSION: u32 = 6;
@@ -103,10 +104,12 @@ fn metadata(repo: &ostree::Repo, root: &gio::File, m: &LayerMeta) -> Result<glib
 
 /// What a layered commit is made of.
 pub(crate) enum Source<'a> {
-    /// The tree at `root`, assembled from checkouts recorded in `devino`.
+    /// The tree at `root`, assembled from checkouts recorded in `devino`;
+    /// what is not from a checkout is labelled with `labeler`'s policy.
     Checkout {
         root: &'a Path,
         devino: &'a ostree::RepoDevInoCache,
+        labeler: Option<Labeler>,
     },
     /// An overlaid tree, with files (path in the tree, local file) whose
     /// content replaces theirs, owner, mode and xattrs kept.
@@ -156,12 +159,28 @@ pub(crate) fn commit(
     repo.prepare_transaction(Some(cancellable))?;
     let written = (|| -> Result<String> {
         let mtree = match source {
-            Source::Checkout { root, devino } => {
+            Source::Checkout {
+                root,
+                devino,
+                labeler,
+            } => {
                 let modifier = ostree::RepoCommitModifier::new(
                     ostree::RepoCommitModifierFlags::DEVINO_CANONICAL,
                     None,
                 );
                 modifier.set_devino_cache(devino);
+                if let Some(l) = labeler {
+                    let root = root.to_path_buf();
+                    modifier.set_xattr_callback(move |_, path, info| {
+                        let on_disk =
+                            crate::ffi::xattr::list(&root.join(path.trim_start_matches('/')))
+                                .unwrap_or_default();
+                        let mode = info.attribute_uint32("unix::mode");
+                        l.relabel(on_disk.clone(), path, mode)
+                            .unwrap_or(on_disk)
+                            .to_variant()
+                    });
+                }
                 let mtree = ostree::MutableTree::new();
                 let dir = std::fs::File::open(root)?;
                 repo.write_dfd_to_mtree(

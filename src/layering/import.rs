@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 
 use super::caps;
 use super::pkgcache::{self, CachedPackage};
+use super::selinux::Labeler;
 use crate::layering::rpmmd::ResolvedPackage;
 
 /// What upstream records as the layout version of its imports.
@@ -229,6 +230,7 @@ pub(crate) fn import(
     pkg: &ResolvedPackage,
     rpm: &Path,
     work: &Path,
+    labeler: Option<&Labeler>,
     cancellable: &gio::Cancellable,
 ) -> Result<CachedPackage> {
     let what = || format!("Importing {}", pkg.nevra);
@@ -241,15 +243,93 @@ pub(crate) fn import(
     unpack(rpm, &raw).with_context(what)?;
     let placed = lay_out(&pkg.name, &entries, &raw, &tree).with_context(what)?;
     let buildtime = meta.get_build_time().unwrap_or(0);
-    let commit = commit_tree(repo, pkg, &header, buildtime, &placed, &tree, cancellable)
-        .with_context(what)?;
-    Ok(CachedPackage {
+    let commit = commit_tree(
+        repo,
+        pkg,
+        &header,
+        buildtime,
+        &placed,
+        &tree,
+        labeler,
+        cancellable,
+    )
+    .with_context(what)?;
+    Ok(cached(pkg, commit, labeler))
+}
+
+fn cached(pkg: &ResolvedPackage, commit: String, labeler: Option<&Labeler>) -> CachedPackage {
+    CachedPackage {
         nevra: pkg.nevra.clone(),
         name: pkg.name.clone(),
         cache_ref: pkgcache::cache_ref(&pkg.name, &evr(pkg), &pkg.arch),
         commit,
         checksum: pkg.checksum.clone(),
-    })
+        sepolicy: labeler.map(|l| l.csum.clone()),
+    }
+}
+
+/// Commits the pkgcache commit of `pkg` (`cached`) again with the labels of
+/// `labeler`'s policy, from a checkout in `work`; moves its ref.
+pub(crate) fn relabel(
+    repo: &ostree::Repo,
+    pkg: &ResolvedPackage,
+    cached_pkg: &CachedPackage,
+    work: &Path,
+    labeler: Option<&Labeler>,
+    cancellable: &gio::Cancellable,
+) -> Result<CachedPackage> {
+    let what = || format!("Relabeling {}", pkg.nevra);
+    let (c, _) = repo.load_commit(&cached_pkg.commit).with_context(what)?;
+    let m = glib::VariantDict::new(Some(&c.child_value(0)));
+    let header = m
+        .lookup_value("rpmostree.metadata", Some(glib::VariantTy::BYTE_STRING))
+        .ok_or_else(|| anyhow!("The pkgcache commit of {} has no header", pkg.nevra))?
+        .fixed_array::<u8>()?
+        .to_vec();
+    let meta = rpm::PackageMetadata::parse(&mut std::io::Cursor::new(&header))
+        .map_err(|e| anyhow!("Reading the header of {}: {e}", pkg.nevra))?;
+    let placed = placed_of(&entries(&meta)?)?;
+    std::fs::create_dir_all(work)?;
+    let tree = work.join("tree");
+    let opts = ostree::RepoCheckoutAtOptions {
+        mode: ostree::RepoCheckoutMode::None,
+        no_copy_fallback: true,
+        ..Default::default()
+    };
+    repo.checkout_at(
+        Some(&opts),
+        libc::AT_FDCWD,
+        &tree,
+        &cached_pkg.commit,
+        Some(cancellable),
+    )
+    .with_context(what)?;
+    let buildtime = meta.get_build_time().unwrap_or(0);
+    let commit = commit_tree(
+        repo,
+        pkg,
+        &header,
+        buildtime,
+        &placed,
+        &tree,
+        labeler,
+        cancellable,
+    )
+    .with_context(what)?;
+    Ok(cached(pkg, commit, labeler))
+}
+
+/// What `lay_out` places in the tree, by path in the tree.
+fn placed_of(entries: &[Entry]) -> Result<BTreeMap<String, Entry>> {
+    let mut placed = BTreeMap::new();
+    for e in entries {
+        if let Placement::Tree(rel) = place(&e.path)?
+            && (e.mode & S_IFMT == S_IFDIR || !e.ghost)
+        {
+            placed.insert(rel, e.clone());
+        }
+    }
+    Ok(placed)
 }
 
 /// `[epoch:]version-release`, the epoch left out when 0.
@@ -262,7 +342,9 @@ fn evr(p: &ResolvedPackage) -> String {
 }
 
 /// Commits `tree` (the laid-out package) with upstream's pkgcache metadata
-/// and sets the pkgcache ref, all in one repository transaction.
+/// (labelled with `labeler`'s policy) and sets the pkgcache ref, all in one
+/// repository transaction.
+#[allow(clippy::too_many_arguments)]
 fn commit_tree(
     repo: &ostree::Repo,
     pkg: &ResolvedPackage,
@@ -270,6 +352,7 @@ fn commit_tree(
     buildtime: u64,
     placed: &BTreeMap<String, Entry>,
     tree: &Path,
+    labeler: Option<&Labeler>,
     cancellable: &gio::Cancellable,
 ) -> Result<String> {
     let modes: BTreeMap<String, u32> = placed
@@ -299,12 +382,23 @@ fn commit_tree(
         ostree::RepoCommitModifierFlags::SKIP_XATTRS,
         Some(Box::new(filter)),
     );
-    modifier.set_xattr_callback(move |_, path, _| {
-        let xattrs: Vec<(Vec<u8>, Vec<u8>)> = caps
+    let label_with = labeler.cloned();
+    let label_error = std::rc::Rc::new(std::cell::RefCell::new(None::<anyhow::Error>));
+    let failed = label_error.clone();
+    modifier.set_xattr_callback(move |_, path, info| {
+        let mut xattrs: Vec<(Vec<u8>, Vec<u8>)> = caps
             .get(path)
             .and_then(|c| caps::to_xattr(c).ok())
             .map(|value| vec![(b"security.capability\0".to_vec(), value)])
             .unwrap_or_default();
+        if let Some(l) = &label_with {
+            match l.relabel(xattrs.clone(), path, info.attribute_uint32("unix::mode")) {
+                Ok(x) => xattrs = x,
+                Err(e) => {
+                    failed.borrow_mut().get_or_insert(e);
+                }
+            }
+        }
         xattrs.to_variant()
     });
     let checksum = sha256_hex(header);
@@ -322,6 +416,9 @@ fn commit_tree(
     meta.insert_value("rpmostree.repo", &repo_info.end());
     meta.insert("rpmostree.repodata_checksum", pkg.checksum.as_str());
     meta.insert("rpmostree.nodocs", false);
+    if let Some(l) = labeler {
+        meta.insert("rpmostree.sepolicy", l.csum.as_str());
+    }
     let cache_ref = pkgcache::cache_ref(&pkg.name, &evr(pkg), &pkg.arch);
     repo.prepare_transaction(Some(cancellable))?;
     let written = (|| -> Result<String> {
@@ -334,6 +431,9 @@ fn commit_tree(
             Some(&modifier),
             Some(cancellable),
         )?;
+        if let Some(e) = label_error.borrow_mut().take() {
+            return Err(e);
+        }
         let root = repo.write_mtree(&mtree, Some(cancellable))?;
         let root = root
             .downcast::<ostree::RepoFile>()

@@ -15,3 +15,4 @@ pub(crate) mod request;
 pub(crate) mod rpmdb;
 pub mod rpmmd;
 pub(crate) mod scripts;
+pub(crate) mod selinux;

@@ -18,6 +18,8 @@ pub(crate) struct CachedPackage {
     pub commit: String,
     /// The repodata checksum of the package file imported (`sha256:...`).
     pub checksum: String,
+    /// The checksum of the SELinux policy its files are labelled with.
+    pub sepolicy: Option<String>,
 }
 
 /// Upstream's escaping of a ref component: `[A-Za-z0-9.-]` as they are,
@@ -74,6 +76,7 @@ pub(crate) fn index(repo: &ostree::Repo) -> Result<BTreeMap<String, CachedPackag
             .lookup::<String>("rpmostree.repodata_checksum")
             .ok()
             .flatten();
+        let sepolicy = meta.lookup::<String>("rpmostree.sepolicy").ok().flatten();
         if let (Some(nevra), Some(name)) = (nevra, name) {
             out.insert(
                 nevra.clone(),
@@ -83,6 +86,7 @@ pub(crate) fn index(repo: &ostree::Repo) -> Result<BTreeMap<String, CachedPackag
                     cache_ref: full,
                     commit,
                     checksum: checksum.unwrap_or_default(),
+                    sepolicy,
                 },
             );
         }

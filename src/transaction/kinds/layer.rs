@@ -19,6 +19,7 @@ use crate::layering::pkgcache::{self, CachedPackage};
 use crate::layering::request::inactive_error;
 use crate::layering::rpmmd::{self, Resolution, ResolveRequest, ResolvedPackage, Setup};
 use crate::layering::scripts::{self, Phase, Sandbox, Script};
+use crate::layering::selinux::{self, Labeler};
 use crate::layering::{pkglist, rpmdb};
 
 /// How far a layering goes, and what it may accept.
@@ -226,6 +227,7 @@ pub(crate) fn layer(
     ctx.progress
         .task_begin(format!("Checking out tree {short}"));
     base_rpmdb(&repo, base, &work.path.join("base"))?;
+    let labeler = selinux::of_commit(&repo, base)?;
     ctx.progress.task_end("done");
     stages.mark("base rpmdb");
     let cached = pkgcache::index(&repo)?;
@@ -271,7 +273,7 @@ pub(crate) fn layer(
         .map(|p| (p.nevra.clone(), p.checksum.clone()))
         .collect();
     let digest = commit::state_digest(&active, &installed);
-    let pkgs = import_all(ctx, &repo, &res.packages, &cached, &work)?;
+    let pkgs = import_all(ctx, &repo, &res.packages, &cached, &work, labeler.as_ref())?;
     stages.mark("import");
     if flags.download_only {
         return Ok(Layered::Stopped);
@@ -325,6 +327,7 @@ pub(crate) fn layer(
         commit::Source::Checkout {
             root: &root,
             devino: &devino,
+            labeler: labeler.clone(),
         }
     };
     ctx.progress.task_begin("Writing OSTree commit");
@@ -382,7 +385,9 @@ fn import_all(
     resolved: &[ResolvedPackage],
     cached: &BTreeMap<String, CachedPackage>,
     work: &Workdir,
+    labeler: Option<&Labeler>,
 ) -> Result<Vec<CachedPackage>> {
+    let policy = labeler.map(|l| l.csum.clone());
     let fresh: Vec<&ResolvedPackage> = resolved.iter().filter(|p| p.path.is_some()).collect();
     if !fresh.is_empty() {
         ctx.progress.task_begin("Importing packages");
@@ -393,15 +398,36 @@ fn import_all(
         match &p.path {
             Some(file) => {
                 let dir = import::workdir(&work.path, &p.nevra);
-                out.push(import::import(repo, p, file, &dir, &ctx.cancellable)?);
+                out.push(import::import(
+                    repo,
+                    p,
+                    file,
+                    &dir,
+                    labeler,
+                    &ctx.cancellable,
+                )?);
                 let _ = std::fs::remove_dir_all(&dir);
             }
-            None => out.push(
-                cached
+            None => {
+                let c = cached
                     .get(&p.nevra)
-                    .cloned()
-                    .ok_or_else(|| anyhow!("{} is neither downloaded nor cached", p.nevra))?,
-            ),
+                    .ok_or_else(|| anyhow!("{} is neither downloaded nor cached", p.nevra))?;
+                if c.sepolicy == policy {
+                    out.push(c.clone());
+                    continue;
+                }
+                // Labelled with another policy (or none): labelled again.
+                let dir = import::workdir(&work.path, &p.nevra);
+                out.push(import::relabel(
+                    repo,
+                    p,
+                    c,
+                    &dir,
+                    labeler,
+                    &ctx.cancellable,
+                )?);
+                let _ = std::fs::remove_dir_all(&dir);
+            }
         }
     }
     if !fresh.is_empty() {
