@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::layer::*;
 use common::rpmmd::*;
 use common::*;
 use std::path::{Path, PathBuf};
@@ -12,16 +13,6 @@ use std::process::Command;
 
 const BRANCH: &str = "testos/selinux/x86_64";
 const TP_TOOL: &str = "rpmostree/pkg/tp-tool/1.0-1.noarch";
-
-fn ok(bed: &Bed, args: &[&str]) -> String {
-    let (code, out, err) = bed.cli(args);
-    assert_eq!(code, 0, "{args:?}: {out}{err}");
-    out
-}
-
-fn repo(bed: &Bed) -> String {
-    format!("--repo={}", bed.sysroot().join("ostree/repo").display())
-}
 
 /// The label of `path` (its `security.selinux`, without the NUL).
 fn label(path: &Path) -> String {
@@ -33,24 +24,14 @@ fn label(path: &Path) -> String {
 }
 
 fn new_root(bed: &Bed) -> PathBuf {
-    let d = &get_all_deployments(bed)[0];
-    let csum = dict_str(d, "checksum").unwrap();
-    let serial = d["serial"].get::<i32>().unwrap();
-    bed.sysroot()
-        .join(format!("ostree/deploy/testos/deploy/{csum}.{serial}"))
-}
-
-fn get_all_deployments(bed: &Bed) -> Vec<Dict> {
-    bed.sysroot_props()["Deployments"].get().unwrap()
+    root_of(bed, &deployments(bed)[0])
 }
 
 fn sepolicy_of_cached(bed: &Bed) -> String {
-    run_ok(Command::new("ostree").args([
-        "show",
-        &repo(bed),
-        "--print-metadata-key=rpmostree.sepolicy",
-        TP_TOOL,
-    ]))
+    ostree_repo(
+        bed,
+        &["show", "--print-metadata-key=rpmostree.sepolicy", TP_TOOL],
+    )
 }
 
 fn selinux_branch(bed: &Bed, bin_type: &str, date: &str) {
@@ -145,6 +126,6 @@ fn a_policy_in_the_tree_labels_what_is_layered() {
                 .count(),
             rpms
         );
-        run_ok(Command::new("ostree").args(["fsck", &repo(bed)]));
+        fsck(bed);
     });
 }

@@ -7,6 +7,7 @@
 
 pub mod bus;
 mod daemon;
+pub mod layer;
 use daemon::daemon_env;
 pub mod proc;
 pub mod rpmmd;

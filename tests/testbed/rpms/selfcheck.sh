@@ -72,8 +72,11 @@ tp-base-new-1.0-1.noarch.rpm
 tp-base-tilde-2.0-1.noarch.rpm
 tp-base-tilde-2.0~rc1-1.noarch.rpm
 tp-conflict-1.0-1.noarch.rpm
+tp-escape-1.0-1.noarch.rpm
 tp-fail-1.0-1.noarch.rpm
 tp-lib-1.0-1.noarch.rpm
+tp-scribble-1.0-1.noarch.rpm
+tp-slow-1.0-1.noarch.rpm
 tp-tool-1.0-1.noarch.rpm
 tp-upgrade-1.0-1.noarch.rpm
 tp-upgrade-2.0-1.noarch.rpm'
