@@ -46,6 +46,11 @@ pub(crate) fn dispatch<C: ?Sized>(
         let err = authz::denied(object, &call.method);
         return reply_error(call.invocation, err);
     };
+    if let Some(n) = crate::validate::oversized(&call.params) {
+        let max = crate::validate::MAX_STRING;
+        let err = BusError::invalid_args(format!("Argument too long ({n} bytes; at most {max})"));
+        return reply_error(call.invocation, err);
+    }
     let request = match (row.parse)(ctx, &call) {
         Ok(r) => r,
         Err(e) => return reply_error(call.invocation, e),

@@ -18,6 +18,7 @@ pub mod pkgdiff;
 pub(crate) mod progress;
 pub(crate) mod state_files;
 pub(crate) mod stdout;
+pub(crate) mod validate;
 // Bindings.
 pub(crate) mod ffi;
 // Helper processes and the domain.

@@ -147,6 +147,23 @@ pub(crate) fn etc_overlay(ctx: &Ctx, etc_root: &Path, files: &[String]) -> Resul
                 })?;
             }
         }
+        // No directory on the way may lead out of /etc.
+        let mut dir = etc_root.to_path_buf();
+        for c in Path::new(rel)
+            .parent()
+            .into_iter()
+            .flat_map(|p| p.components())
+        {
+            dir.push(c);
+            let m = std::fs::symlink_metadata(&dir)
+                .with_context(|| format!("Reading tracked file {f}"))?;
+            if !m.is_dir() {
+                bail!(
+                    "Tracked path {f}: {} is not a directory (symlinks are not followed)",
+                    dir.strip_prefix(etc_root).unwrap_or(&dir).display()
+                );
+            }
+        }
         let src = etc_root.join(rel);
         let meta =
             std::fs::symlink_metadata(&src).with_context(|| format!("Reading tracked file {f}"))?;
@@ -159,7 +176,7 @@ pub(crate) fn etc_overlay(ctx: &Ctx, etc_root: &Path, files: &[String]) -> Resul
                 target: &target.to_string_lossy(),
             })?;
         } else if meta.is_file() {
-            let data = std::fs::read(&src).with_context(|| format!("Reading tracked file {f}"))?;
+            let data = read_nofollow(&src).with_context(|| format!("Reading tracked file {f}"))?;
             w.add(cpio::Entry::File {
                 path: rel,
                 mode: meta.mode(),
@@ -178,6 +195,22 @@ pub(crate) fn etc_overlay(ctx: &Ctx, etc_root: &Path, files: &[String]) -> Resul
         .and_then(|mut f| f.write_all(&bytes))
         .with_context(|| format!("Writing {}", image.display()))?;
     stage(ctx, &image)
+}
+
+/// The content of the regular file `path`, never through a symlink.
+fn read_nofollow(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        bail!("not a regular file");
+    }
+    let mut data = Vec::new();
+    f.read_to_end(&mut data)?;
+    Ok(data)
 }
 
 /// Forgets what `stage` left in `/run/ostree/staged-initrds` once libostree has

@@ -10,8 +10,9 @@ use crate::error::BusError;
 use crate::gate::{Request, answer, transaction};
 use crate::options::{self, OptionSpec, Options};
 use crate::state::Daemon;
-use crate::transaction::kinds::initramfs::{InitramfsEtc, InitramfsState, check_etc_paths};
+use crate::transaction::kinds::initramfs::{InitramfsEtc, InitramfsState};
 use crate::transaction::kinds::kargs::KernelArgs;
+use crate::validate;
 
 /// Options of every boot configuration change.
 const BOOT_OPTIONS: &[OptionSpec] = &[
@@ -107,15 +108,32 @@ pub(super) fn kernel_args(osname: &str, call: &MethodCall) -> Result<Box<dyn Req
         p.child_value(3).get().unwrap_or_default(),
     );
     let opts = options::parse(&p.child_value(4), KARGS_OPTIONS, &call.method)?;
+    let append_if_missing = opts.strv("append-if-missing").unwrap_or_default();
+    let delete_if_present = opts.strv("delete-if-present").unwrap_or_default();
+    let final_kargs = opts.string("final-kernel-args");
+    let invalid = BusError::invalid_args;
+    validate::kernel_cmdline(&existing).map_err(invalid)?;
+    if let Some(f) = &final_kargs {
+        validate::kernel_cmdline(f).map_err(invalid)?;
+    }
+    for a in added
+        .iter()
+        .chain(&replaced)
+        .chain(&removed)
+        .chain(&append_if_missing)
+        .chain(&delete_if_present)
+    {
+        validate::kernel_arg(a).map_err(invalid)?;
+    }
     let kind = KernelArgs {
         osname: osname.to_string(),
         existing,
         added,
         replaced,
         removed,
-        append_if_missing: opts.strv("append-if-missing").unwrap_or_default(),
-        delete_if_present: opts.strv("delete-if-present").unwrap_or_default(),
-        final_kargs: opts.string("final-kernel-args"),
+        append_if_missing,
+        delete_if_present,
+        final_kargs,
         reboot: opts.flag("reboot"),
         lock_finalization: opts.flag("lock-finalization"),
     };
@@ -129,6 +147,9 @@ pub(super) fn set_initramfs_state(
     let p = &call.params;
     let regenerate: bool = p.child_value(0).get().unwrap_or_default();
     let args: Vec<String> = p.child_value(1).get().unwrap_or_default();
+    for a in &args {
+        validate::kernel_arg(a).map_err(BusError::invalid_args)?;
+    }
     let opts = options::parse(&p.child_value(2), BOOT_OPTIONS, &call.method)?;
     let kind = InitramfsState {
         osname: osname.to_string(),
@@ -142,10 +163,15 @@ pub(super) fn set_initramfs_state(
 
 pub(super) fn initramfs_etc(osname: &str, call: &MethodCall) -> Result<Box<dyn Request>, BusError> {
     let p = &call.params;
-    let track: Vec<String> = p.child_value(0).get().unwrap_or_default();
-    let untrack: Vec<String> = p.child_value(1).get().unwrap_or_default();
+    let paths = |i: usize| -> Result<Vec<String>, BusError> {
+        let v: Vec<String> = p.child_value(i).get().unwrap_or_default();
+        v.iter()
+            .map(|x| validate::etc_path(x))
+            .collect::<Result<_, _>>()
+            .map_err(BusError::failed)
+    };
+    let (track, untrack) = (paths(0)?, paths(1)?);
     let opts = options::parse(&p.child_value(4), BOOT_OPTIONS, &call.method)?;
-    check_etc_paths(track.iter().chain(untrack.iter())).map_err(BusError::failed)?;
     let kind = InitramfsEtc {
         osname: osname.to_string(),
         track,

@@ -425,6 +425,10 @@ impl DeployCall {
             check_refspec(r)?;
         }
         let revision = m.set_revision.clone();
+        if let Some(r) = &revision {
+            crate::validate::size("Revision", r, crate::validate::MAX_ARG)
+                .map_err(BusError::invalid_args)?;
+        }
         if o.skip_purge && refspec.is_none() {
             return fail("Can't specify skip-purge if not setting a new refspec");
         }
@@ -510,6 +514,8 @@ impl DeployCall {
 /// Refuses malformed rebase targets at call time (`InvalidRefspec`).
 fn check_refspec(r: &str) -> Result<(), BusError> {
     use crate::deployment::refspec::{Refspec, is_checksum};
+    crate::validate::size("Refspec", r, crate::validate::MAX_ARG)
+        .map_err(BusError::invalid_args)?;
     let r = r.strip_prefix("ostree://").unwrap_or(r);
     if r.is_empty() {
         return Err(BusError::invalid_refspec("Refspec is empty"));

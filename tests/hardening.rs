@@ -1,0 +1,185 @@
+//! Hardening (issue 16): what a caller can send is bounded and shaped before
+//! anything is written: kernel arguments without control characters,
+//! tracked initramfs paths plain and below `/etc` (and never read through a
+//! symlink out of it), no string of absurd size reaching a helper.
+
+mod common;
+
+use common::*;
+use glib::prelude::*;
+
+fn boot_entries(bed: &Bed) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for dir in [
+        "boot/loader/entries",
+        "boot/loader.0/entries",
+        "boot/loader.1/entries",
+    ] {
+        let Ok(rd) = std::fs::read_dir(bed.sysroot().join(dir)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            out.push((e.path().display().to_string(), text));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn os_call(bed: &Bed, method: &str, args: &str) -> Result<glib::Variant, glib::Error> {
+    let v = glib::Variant::parse(None, args).unwrap();
+    call(&bed.conn, OS_PATH, IFACE_OS, method, Some(&v))
+}
+
+fn invalid_args(r: Result<glib::Variant, glib::Error>) -> String {
+    let e = r.expect_err("refused");
+    assert_eq!(
+        error_name(&e),
+        "org.freedesktop.DBus.Error.InvalidArgs",
+        "{}",
+        error_message(&e)
+    );
+    error_message(&e)
+}
+
+#[test]
+fn kernel_arguments_with_control_characters_are_refused() {
+    with_bed(Options::default(), |bed| {
+        let before = boot_entries(bed);
+        for (args, what) in [
+            (
+                "('', ['x=1\\ninitrd /evil'], @as [], @as [], @a{sv} {})",
+                "control characters",
+            ),
+            (
+                "('', ['a\\tb'], @as [], @as [], @a{sv} {})",
+                "control characters",
+            ),
+            (
+                "('', @as [], ['console=tty\\r0'], @as [], @a{sv} {})",
+                "control characters",
+            ),
+            (
+                "('', ['q=\"open'], @as [], @as [], @a{sv} {})",
+                "unbalanced quote",
+            ),
+            (
+                "('', @as [], @as [], @as [], {'final-kernel-args': <'quiet\\ninitrd /x'>})",
+                "control characters",
+            ),
+            (
+                "('', @as [], @as [], @as [], {'append-if-missing': <['a\\nb']>})",
+                "control characters",
+            ),
+        ] {
+            let msg = invalid_args(os_call(bed, "KernelArgs", args));
+            assert!(msg.contains(what), "{args}: {msg}");
+        }
+        let msg = invalid_args(os_call(
+            bed,
+            "SetInitramfsState",
+            "(true, ['--add\\nfoo'], @a{sv} {})",
+        ));
+        assert!(msg.contains("control characters"), "{msg}");
+        assert_eq!(boot_entries(bed), before);
+        assert_eq!(bed.sysroot_props()["ActiveTransactionPath"].str(), Some(""));
+    });
+}
+
+#[test]
+fn tracked_paths_are_plain_paths_below_etc() {
+    with_bed(Options::default(), |bed| {
+        for bad in [
+            "/etc/./shadow",
+            "/etc//shadow",
+            "/etc/",
+            "/etc/../root/x",
+            "/etc/a\\nb",
+        ] {
+            let args = format!("(['{bad}'], @as [], false, false, @a{{sv}} {{}})");
+            let e = os_call(bed, "InitramfsEtc", &args).expect_err(bad);
+            let msg = error_message(&e);
+            assert!(
+                msg.contains("forbidden") || msg.contains("not allowed"),
+                "{bad}: {msg}"
+            );
+        }
+        // A directory of /etc that is a symlink out of it is not followed.
+        let etc = bed.sysroot().join(format!(
+            "ostree/deploy/testos/deploy/{}.0/etc",
+            bed.world("CSUM_V1")
+        ));
+        let outside = bed.tb.join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret"), "root only\n").unwrap();
+        std::os::unix::fs::symlink(&outside, etc.join("escape")).unwrap();
+        let before = boot_entries(bed);
+        let (code, ev) = bed.txn_client(
+            None,
+            &[
+                "--bus-call",
+                OS_PATH,
+                IFACE_OS,
+                "InitramfsEtc",
+                "(['/etc/escape/secret'], @as [], false, false, @a{sv} {})",
+            ],
+        );
+        assert_ne!(code, 0, "{ev:?}");
+        let finished = ev
+            .iter()
+            .find(|e| e["event"] == "finished")
+            .unwrap_or_else(|| panic!("{ev:?}"));
+        assert_eq!(finished["success"], false);
+        assert_eq!(
+            finished["message"],
+            "Tracked path /etc/escape/secret: etc/escape is not a directory (symlinks are not followed)"
+        );
+        assert_eq!(boot_entries(bed), before);
+    });
+}
+
+#[test]
+fn absurdly_long_arguments_are_refused_at_once() {
+    with_bed(Options::default(), |bed| {
+        let huge = "r".repeat(300 * 1024);
+        let args = glib::Variant::tuple_from_iter([
+            glib::VariantDict::new(None).end(),
+            huge.to_variant(),
+            Vec::<String>::new().to_variant(),
+        ]);
+        let e = call(&bed.conn, OS_PATH, IFACE_OS, "Rebase", Some(&args)).unwrap_err();
+        assert_eq!(error_name(&e), "org.freedesktop.DBus.Error.InvalidArgs");
+        assert!(
+            error_message(&e).contains("Argument too long (307200 bytes"),
+            "{}",
+            error_message(&e)
+        );
+        let long = format!("testremote:{}", "b".repeat(5000));
+        let args = glib::Variant::tuple_from_iter([
+            glib::VariantDict::new(None).end(),
+            long.to_variant(),
+            Vec::<String>::new().to_variant(),
+        ]);
+        let e = call(&bed.conn, OS_PATH, IFACE_OS, "Rebase", Some(&args)).unwrap_err();
+        assert!(
+            error_message(&e).contains("Refspec is too long"),
+            "{}",
+            error_message(&e)
+        );
+        let d = glib::VariantDict::new(None);
+        d.insert("revision", "c".repeat(5000).as_str());
+        let args = glib::Variant::tuple_from_iter([
+            d.end(),
+            "testremote:testos/other/x86_64".to_variant(),
+            Vec::<String>::new().to_variant(),
+        ]);
+        let e = call(&bed.conn, OS_PATH, IFACE_OS, "Rebase", Some(&args)).unwrap_err();
+        assert!(
+            error_message(&e).contains("Revision is too long"),
+            "{}",
+            error_message(&e)
+        );
+        assert_eq!(bed.sysroot_props()["ActiveTransactionPath"].str(), Some(""));
+    });
+}
