@@ -51,7 +51,7 @@ pub fn kernel_arg(a: &str) -> Result<(), String> {
             "Invalid kernel argument {a:?}: control characters are not allowed"
         ));
     }
-    if a.matches('"').count() % 2 != 0 {
+    if !a.matches('"').count().is_multiple_of(2) {
         return Err(format!("Invalid kernel argument {a:?}: unbalanced quote"));
     }
     Ok(())
