@@ -139,18 +139,33 @@ pub struct Hooks {
     pub disable_idle_exit: bool,
 }
 
-fn env_ms(name: &str, default_ms: u64) -> Duration {
-    Duration::from_millis(
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default_ms),
-    )
-}
-
 impl Hooks {
-    pub fn from_env() -> Self {
-        let var = |n: &str| std::env::var_os(n).filter(|v| !v.is_empty());
+    /// The hooks from the environment when `enabled` (`start-daemon
+    /// --test-hooks`), else the defaults; and the `RPMOSTREE_TEST_*`
+    /// variables set but ignored.
+    pub fn from_env(enabled: bool) -> (Self, Vec<String>) {
+        let ignored: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| k.starts_with("RPMOSTREE_TEST_"))
+            .collect();
+        if enabled {
+            return (Self::read(), Vec::new());
+        }
+        let mut defaults = Self::read_from(|_| None);
+        defaults.disable_idle_exit =
+            std::env::var_os("RPMOSTREE_DEBUG_DISABLE_DAEMON_IDLE_EXIT").is_some();
+        let mut ignored = ignored;
+        ignored.sort();
+        (defaults, ignored)
+    }
+
+    fn read() -> Self {
+        Self::read_from(|n| std::env::var(n).ok())
+    }
+
+    fn read_from(get: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |n: &str| get(n).filter(|v| !v.is_empty());
+        let num = |n: &str| var(n).and_then(|v| v.parse::<u64>().ok());
         Self {
             config_path: var("RPMOSTREE_TEST_CONFIG")
                 .map(PathBuf::from)
@@ -158,25 +173,21 @@ impl Hooks {
             runtime_dir: var("RPMOSTREE_TEST_RUNTIME_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| names::DEFAULT_RUNTIME_DIR.into()),
-            start_timeout: env_ms("RPMOSTREE_TEST_START_TIMEOUT_MS", 30_000),
-            force_close_timeout: env_ms("RPMOSTREE_TEST_FORCE_CLOSE_MS", 30_000),
-            idle_jitter_max_s: std::env::var("RPMOSTREE_TEST_IDLE_JITTER_MAX_S")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(4),
-            reboot_command: std::env::var("RPMOSTREE_TEST_REBOOT_COMMAND")
-                .ok()
+            start_timeout: Duration::from_millis(
+                num("RPMOSTREE_TEST_START_TIMEOUT_MS").unwrap_or(30_000),
+            ),
+            force_close_timeout: Duration::from_millis(
+                num("RPMOSTREE_TEST_FORCE_CLOSE_MS").unwrap_or(30_000),
+            ),
+            idle_jitter_max_s: num("RPMOSTREE_TEST_IDLE_JITTER_MAX_S").unwrap_or(4),
+            reboot_command: var("RPMOSTREE_TEST_REBOOT_COMMAND")
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| v.split_whitespace().map(String::from).collect())
                 .unwrap_or_else(|| vec!["systemctl".into(), "reboot".into()]),
             pull_stall_timeout: Duration::from_secs(
-                std::env::var("RPMOSTREE_TEST_PULL_STALL_TIMEOUT_S")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(300),
+                num("RPMOSTREE_TEST_PULL_STALL_TIMEOUT_S").unwrap_or(300),
             ),
-            disable_idle_exit: std::env::var_os("RPMOSTREE_DEBUG_DISABLE_DAEMON_IDLE_EXIT")
-                .is_some(),
+            disable_idle_exit: get("RPMOSTREE_DEBUG_DISABLE_DAEMON_IDLE_EXIT").is_some(),
         }
     }
 }

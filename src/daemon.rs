@@ -25,6 +25,10 @@ pub struct StartDaemonArgs {
     /// Print debug information on stderr, exit when stdin closes
     #[arg(short, long)]
     pub debug: bool,
+    /// Read the RPMOSTREE_TEST_* hooks from the environment (the test bed
+    /// only: the activation file and the unit never pass it)
+    #[arg(long, hide = true)]
+    pub test_hooks: bool,
 }
 
 /// Runs the daemon until it exits; errors before the name is owned are fatal.
@@ -35,14 +39,20 @@ pub fn run(args: StartDaemonArgs) -> Result<()> {
         bail!("This command requires root privileges");
     }
     glib::set_prgname(Some("rpm-ostreed"));
-    let hooks = Hooks::from_env();
+    let (hooks, ignored) = Hooks::from_env(args.test_hooks);
+    if !ignored.is_empty() {
+        glib::g_warning!(
+            "rpm-ostreed",
+            "Ignoring {}: test hooks are read only by `start-daemon --test-hooks`",
+            ignored.join(", ")
+        );
+    }
     let sysroot = std::fs::canonicalize(&args.sysroot)
         .with_context(|| format!("Opening sysroot {}", args.sysroot.display()))?;
     if sysroot == Path::new("/") {
         environment_check()?;
     }
-    std::fs::create_dir_all(&hooks.runtime_dir)
-        .with_context(|| format!("Creating {}", hooks.runtime_dir.display()))?;
+    crate::fsutil::own_dir(&hooks.runtime_dir, 0o755).map_err(anyhow::Error::msg)?;
     remove_stale_sockets(&hooks.runtime_dir);
 
     let conn = gio::bus_get_sync(gio::BusType::System, gio::Cancellable::NONE)

@@ -12,6 +12,7 @@
 // Leaves.
 pub(crate) mod config;
 pub(crate) mod error;
+pub(crate) mod fsutil;
 pub mod names;
 pub(crate) mod options;
 pub mod pkgdiff;

@@ -32,9 +32,7 @@ pub(crate) fn register(runtime_dir: &Path, name: &str, unit: Option<&str>) -> Re
     dict.insert_value("driver-sd-unit", &unit.to_variant());
     std::fs::create_dir_all(runtime_dir)?;
     let p = path(runtime_dir);
-    let tmp = p.with_extension("gv.tmp");
-    std::fs::write(&tmp, dict.end().data_as_bytes())
-        .and_then(|_| std::fs::rename(&tmp, &p))
+    crate::fsutil::write_atomic(&p, &dict.end().data_as_bytes(), 0o644)
         .with_context(|| format!("Writing {}", p.display()))
 }
 

@@ -440,6 +440,7 @@ fn invalid_configuration_is_refused_at_startup_and_on_reload() {
     with_bed(opts, |bed| {
         let (code, _, err) = run(Command::new(BIN)
             .arg("start-daemon")
+            .arg("--test-hooks")
             .arg(format!("--sysroot={}", bed.sysroot().display()))
             .envs([("DBUS_SYSTEM_BUS_ADDRESS", bed.bus_address.as_str())])
             .env("RPMOSTREE_TEST_CONFIG", bed.tb.join("rpm-ostreed.conf"))

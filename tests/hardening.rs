@@ -183,3 +183,48 @@ fn absurdly_long_arguments_are_refused_at_once() {
         assert_eq!(bed.sysroot_props()["ActiveTransactionPath"].str(), Some(""));
     });
 }
+
+#[test]
+fn a_production_start_ignores_the_test_hooks_and_its_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let opts = Options {
+        production: true,
+        umask_000: true,
+        no_daemon: true,
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        let run = std::path::Path::new("/run/rpm-ostree");
+        if run.is_dir() {
+            std::fs::set_permissions(run, std::fs::Permissions::from_mode(0o777)).unwrap();
+        }
+        bed.start_daemon();
+        let log = std::fs::read_to_string(bed.tb.join("daemon.log")).unwrap();
+        assert!(
+            log.contains(
+                "Ignoring RPMOSTREE_TEST_CONFIG, RPMOSTREE_TEST_IDLE_JITTER_MAX_S, \
+                 RPMOSTREE_TEST_REBOOT_COMMAND, RPMOSTREE_TEST_RUNTIME_DIR: test hooks are \
+                 read only by `start-daemon --test-hooks`"
+            ),
+            "{log}"
+        );
+        let mode = std::fs::metadata(run).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o755);
+        // The transaction socket is where production puts it.
+        let address = start_call(
+            &bed.conn,
+            OS_PATH,
+            "Cleanup",
+            &(vec!["repomd"],).to_variant(),
+        )
+        .unwrap();
+        assert!(
+            address.starts_with("unix:path=/run/rpm-ostree/transaction-"),
+            "{address}"
+        );
+        let t = Txn::connect(&address).unwrap();
+        assert!(t.start().unwrap());
+        let (ok, msg) = t.wait_finished(DEADLINE).expect("Finished");
+        assert!(ok, "{msg}");
+    });
+}

@@ -95,10 +95,8 @@ pub(crate) fn store(sysroot_path: &Path, update: Option<&Dict>) -> anyhow::Resul
         Some(dict) => {
             let dir = path.parent().expect("cache file has a parent");
             std::fs::create_dir_all(dir).with_context(|| format!("Creating {}", dir.display()))?;
-            let tmp = path.with_extension("gv.tmp");
             let v = dict.to_variant();
-            std::fs::write(&tmp, v.data_as_bytes())
-                .and_then(|_| std::fs::rename(&tmp, &path))
+            crate::fsutil::write_atomic(&path, &v.data_as_bytes(), 0o644)
                 .with_context(|| format!("Writing {}", path.display()))
         }
     }

@@ -77,22 +77,11 @@ fn read_cached(path: &PathBuf) -> Option<Variant> {
     v.is_normal_form().then_some(v)
 }
 
-fn write_cached(path: &PathBuf, v: &Variant) {
-    use std::os::unix::fs::OpenOptionsExt;
+fn write_cached(path: &std::path::Path, v: &Variant) {
     let Some(parent) = path.parent() else { return };
     if std::fs::create_dir_all(parent).is_err() {
         return;
     }
-    let tmp = path.with_extension("tmp");
-    let ok = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, &v.data_as_bytes()))
-        .and_then(|_| std::fs::rename(&tmp, path));
-    if ok.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
+    // A cache: a failed write only costs a later recheck.
+    let _ = crate::fsutil::write_atomic(path, &v.data_as_bytes(), 0o600);
 }

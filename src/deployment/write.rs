@@ -126,7 +126,8 @@ fn set_finalization_lock(locked: bool) -> Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(path, b"").with_context(|| format!("Writing {}", path.display()))
+        crate::fsutil::write_atomic(path, b"", 0o644)
+            .with_context(|| format!("Writing {}", path.display()))
     } else {
         match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

@@ -29,12 +29,26 @@ impl Bed {
                 .arg("--")
                 .arg(self.bin())
                 .args(["start-daemon", "-d"]);
+            if !self.opts.production {
+                c.arg("--test-hooks");
+            }
             c
         } else {
-            let mut c = Command::new(BIN);
-            c.arg("start-daemon")
+            // Under umask 000 when asked (the daemon must not depend on it).
+            let mut c = Command::new("/bin/sh");
+            c.arg("-c")
+                .arg(if self.opts.umask_000 {
+                    "umask 000 && exec \"$0\" \"$@\""
+                } else {
+                    "exec \"$0\" \"$@\""
+                })
+                .arg(BIN)
+                .arg("start-daemon")
                 .arg(format!("--sysroot={}", self.sysroot().display()))
                 .arg("-d");
+            if !self.opts.production {
+                c.arg("--test-hooks");
+            }
             c
         };
         let mut child = child;

@@ -64,6 +64,11 @@ pub struct Options {
     pub no_daemon: bool,
     /// Put the project's activation file in the bus's service directory.
     pub activation: bool,
+    /// Start the daemon as production starts it: without `--test-hooks`
+    /// (the RPMOSTREE_TEST_* environment is then ignored).
+    pub production: bool,
+    /// Start the daemon (not booted) under umask 000.
+    pub umask_000: bool,
 }
 
 /// Everything that must go away, in the order it must go.
@@ -260,7 +265,7 @@ impl Bed {
         let conn = connect(&bus_address);
         if opts.activation {
             let exec = format!(
-                "[D-BUS Service]\nName={}\nExec={BIN} start-daemon --sysroot={}\nUser=root\n",
+                "[D-BUS Service]\nName={}\nExec={BIN} start-daemon --test-hooks --sysroot={}\nUser=root\n",
                 BUS_NAME,
                 tb.join("sysroot").display()
             );

@@ -4,7 +4,6 @@
 //! upstream's GKeyFile round trip does not keep.
 
 use anyhow::{Context, Result, bail};
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -83,24 +82,7 @@ pub(crate) fn apply(path: &Path, repo: &str, settings: &[(String, String)]) -> R
         .with_context(what)?
         .permissions()
         .mode();
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write()
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-        .with_context(what)
+    crate::fsutil::write_atomic(path, text.as_bytes(), mode & 0o7777).with_context(what)
 }
 
 #[cfg(test)]
