@@ -35,6 +35,7 @@ pub struct StartDaemonArgs {
 pub fn run(args: StartDaemonArgs) -> Result<()> {
     let started = Instant::now();
     crate::ffi::malloc::limit_arenas();
+    let _ = crate::ffi::rlimit::raise_nofile();
     if !is_root() && std::env::var_os("RPMOSTREE_SUPPRESS_REQUIRES_ROOT_CHECK").is_none() {
         bail!("This command requires root privileges");
     }

@@ -228,3 +228,79 @@ fn a_production_start_ignores_the_test_hooks_and_its_umask() {
         assert!(ok, "{msg}");
     });
 }
+
+#[test]
+fn a_flood_of_peers_is_capped_and_the_transaction_goes_on() {
+    let opts = Options {
+        http_delay_ms: Some(400),
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        bed.add_http_remote("slow");
+        bed.set_head(2);
+        let d = glib::VariantDict::new(None);
+        let args = glib::Variant::tuple_from_iter([
+            d.end(),
+            "slow:testos/stable/x86_64".to_variant(),
+            Vec::<String>::new().to_variant(),
+        ]);
+        let address = start_call(&bed.conn, OS_PATH, "Rebase", &args).unwrap();
+        let t = Txn::connect(&address).unwrap();
+        assert!(t.start().unwrap());
+        let daemon = bed.daemon_pid().unwrap();
+        let fds = || {
+            std::fs::read_dir(format!("/proc/{daemon}/fd"))
+                .unwrap()
+                .count()
+        };
+        let fds_before = fds();
+        let script = bed.project_path("tests/clients/peer_flood.py");
+        let mut flood = with_pdeathsig(&mut bed.command(&[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            script.as_str(),
+            address.as_str(),
+            "1000",
+        ]))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(flood.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let report: serde_json::Value = serde_json::from_str(&line).expect(&line);
+        assert!(report["open"].as_u64().unwrap() <= 8, "{report}");
+        assert!(
+            fds() < fds_before + 40,
+            "{} fds, {fds_before} before",
+            fds()
+        );
+        // Root (and the initiator) still attach, while nobody's peers are held.
+        let root = Txn::connect(&address).unwrap();
+        drop(root);
+        let (ok, msg) = t.wait_finished(DEADLINE).expect("Finished");
+        assert!(ok, "{msg}");
+        drop(flood.stdin.take());
+        assert!(wait_pid_exit(flood.id() as i32, DEADLINE));
+        let _ = flood.wait();
+        let log = std::fs::read_to_string(bed.tb.join("daemon.log")).unwrap();
+        assert_eq!(
+            log.matches("Refusing more transaction peers of uid 65534")
+                .count(),
+            1,
+            "{log}"
+        );
+        assert!(
+            log.lines().count() < 200,
+            "{} log lines",
+            log.lines().count()
+        );
+    });
+}

@@ -8,4 +8,5 @@ pub(crate) mod gio;
 pub(crate) mod malloc;
 pub(crate) mod ostree;
 pub(crate) mod polkit;
+pub(crate) mod rlimit;
 pub(crate) mod xattr;

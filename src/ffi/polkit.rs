@@ -91,10 +91,11 @@ impl Subject {
         (!obj.is_null()).then(|| Self(unsafe { glib::Object::from_glib_full(obj) }))
     }
 
-    /// A `unix-process` subject from peer credentials (start time looked up by polkit).
-    pub(crate) fn unix_process(pid: i32, uid: u32) -> Option<Self> {
+    /// A `unix-process` subject: the process `pid` started at `start_time`
+    /// (so that a process that got the pid later is not it), owned by `uid`.
+    pub(crate) fn unix_process(pid: i32, start_time: u64, uid: u32) -> Option<Self> {
         // SAFETY: plain integer arguments; returns a new reference (transfer full).
-        let obj = unsafe { ffi::polkit_unix_process_new_for_owner(pid, 0, uid as c_int) };
+        let obj = unsafe { ffi::polkit_unix_process_new_for_owner(pid, start_time, uid as c_int) };
         // SAFETY: a non-null new reference, which the wrapper now owns.
         (!obj.is_null()).then(|| Self(unsafe { glib::Object::from_glib_full(obj) }))
     }

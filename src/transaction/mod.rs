@@ -267,16 +267,17 @@ impl Transaction {
                     }
                 }),
             };
-            let (server, address) = match PeerServer::new(&inner.env.runtime_dir, callbacks) {
-                Ok(s) => {
-                    let a = s.address().to_string();
-                    (Some(s), a)
-                }
-                Err(e) => {
-                    glib::g_warning!("rpm-ostreed", "{e:#}");
-                    (None, String::new())
-                }
-            };
+            let (server, address) =
+                match PeerServer::new(&inner.env.runtime_dir, req.uid, callbacks) {
+                    Ok(s) => {
+                        let a = s.address().to_string();
+                        (Some(s), a)
+                    }
+                    Err(e) => {
+                        glib::g_warning!("rpm-ostreed", "{e:#}");
+                        (None, String::new())
+                    }
+                };
             Transaction {
                 method: req.method,
                 params: req.params,
@@ -353,7 +354,7 @@ impl Transaction {
         };
         let this = self.clone();
         glib::MainContext::default().spawn_local(async move {
-            match authz::peer_may(&call.conn, this.initiator_uid, what).await {
+            match authz::peer_may(&call.conn, call.start_time, this.initiator_uid, what).await {
                 Ok(true) if what == PeerAction::Start => this.start(call),
                 Ok(true) => {
                     glib::g_message!(

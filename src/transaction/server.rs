@@ -17,9 +17,16 @@ use crate::names;
 /// A method call from a peer on the `Transaction` object.
 pub(crate) struct PeerCall {
     pub conn: gio::DBusConnection,
+    /// The start time of the peer's process when it connected.
+    pub start_time: Option<u64>,
     pub method: String,
     pub invocation: gio::DBusMethodInvocation,
 }
+
+/// Peers a user other than root and the initiator may have connected at
+/// once, and all such users together: what is over it is closed at once.
+pub(crate) const MAX_PEERS_PER_USER: usize = 8;
+pub(crate) const MAX_OTHER_PEERS: usize = 32;
 
 /// What the server asks of its owner.
 pub(crate) struct Callbacks {
@@ -31,6 +38,8 @@ pub(crate) struct Callbacks {
 
 struct Peer {
     conn: gio::DBusConnection,
+    uid: u32,
+    start_time: Option<u64>,
     registration: Option<gio::RegistrationId>,
     closed_handler: Option<glib::SignalHandlerId>,
 }
@@ -58,6 +67,10 @@ pub(crate) struct PeerServer {
     address: String,
     peers: RefCell<Vec<Peer>>,
     callbacks: Callbacks,
+    /// Root and this user are never refused.
+    initiator: Option<u32>,
+    /// Users already logged as over the limit (one line each).
+    refused: RefCell<std::collections::BTreeSet<u32>>,
 }
 
 fn auth_observer() -> gio::DBusAuthObserver {
@@ -72,7 +85,11 @@ fn auth_observer() -> gio::DBusAuthObserver {
 
 impl PeerServer {
     /// Listens on a new socket in `runtime_dir`.
-    pub(crate) fn new(runtime_dir: &Path, callbacks: Callbacks) -> Result<Rc<Self>> {
+    pub(crate) fn new(
+        runtime_dir: &Path,
+        initiator: Option<u32>,
+        callbacks: Callbacks,
+    ) -> Result<Rc<Self>> {
         let guid = gio::dbus_generate_guid();
         let socket_path = runtime_dir.join(format!("transaction-{guid}.sock"));
         let _ = std::fs::remove_file(&socket_path);
@@ -98,6 +115,8 @@ impl PeerServer {
             address,
             peers: RefCell::new(Vec::new()),
             callbacks,
+            initiator,
+            refused: RefCell::new(Default::default()),
         });
         let weak = Rc::downgrade(&this);
         this.server
@@ -117,7 +136,49 @@ impl PeerServer {
         self.peers.borrow().len()
     }
 
+    /// Whether one more peer of `uid` would be over the limits.
+    fn over_limit(&self, uid: u32) -> bool {
+        if uid == 0 || Some(uid) == self.initiator {
+            return false;
+        }
+        let peers = self.peers.borrow();
+        let others = peers
+            .iter()
+            .filter(|p| p.uid != 0 && Some(p.uid) != self.initiator);
+        let (mut mine, mut all) = (0, 0);
+        for p in others {
+            all += 1;
+            mine += usize::from(p.uid == uid);
+        }
+        mine >= MAX_PEERS_PER_USER || all >= MAX_OTHER_PEERS
+    }
+
+    fn start_time_of(&self, conn: &gio::DBusConnection) -> Option<u64> {
+        self.peers
+            .borrow()
+            .iter()
+            .find(|p| &p.conn == conn)
+            .and_then(|p| p.start_time)
+    }
+
     fn accept(&self, conn: &gio::DBusConnection, weak: Weak<Self>) -> bool {
+        let creds = conn.peer_credentials();
+        let uid = creds
+            .as_ref()
+            .and_then(|c| c.unix_user().ok())
+            .unwrap_or(u32::MAX);
+        let pid = creds.as_ref().and_then(|c| c.unix_pid().ok()).unwrap_or(0);
+        if self.over_limit(uid) {
+            if self.refused.borrow_mut().insert(uid) {
+                glib::g_warning!(
+                    "rpm-ostreed",
+                    "Refusing more transaction peers of uid {uid} (at most \
+                     {MAX_PEERS_PER_USER} per user, {MAX_OTHER_PEERS} in all)"
+                );
+            }
+            conn.close(gio::Cancellable::NONE, |_| {});
+            return false;
+        }
         let info = interface_info(names::IFACE_TRANSACTION);
         let w1 = weak.clone();
         let w2 = weak.clone();
@@ -125,8 +186,10 @@ impl PeerServer {
             .register_object("/", &info)
             .method_call(move |conn, _, _, _, method, _, invocation| {
                 if let Some(s) = w1.upgrade() {
+                    let start_time = s.start_time_of(&conn);
                     (s.callbacks.call)(PeerCall {
                         conn,
+                        start_time,
                         method: method.to_string(),
                         invocation,
                     })
@@ -144,15 +207,9 @@ impl PeerServer {
                 return false;
             }
         };
-        let creds = conn.peer_credentials();
         glib::g_message!(
             "rpm-ostreed",
-            "Process [pid: {} uid: {}] connected to transaction progress",
-            creds.as_ref().and_then(|c| c.unix_pid().ok()).unwrap_or(0),
-            creds
-                .as_ref()
-                .and_then(|c| c.unix_user().ok())
-                .unwrap_or(u32::MAX)
+            "Process [pid: {pid} uid: {uid}] connected to transaction progress"
         );
         // GDBus emits `closed` in the context the connection was accepted in,
         // which is ours; the guard makes that assumption checked.
@@ -164,6 +221,8 @@ impl PeerServer {
         });
         self.peers.borrow_mut().push(Peer {
             conn: conn.clone(),
+            uid,
+            start_time: crate::authz::process_start_time(pid),
             registration: Some(registration),
             closed_handler: Some(closed_handler),
         });
