@@ -227,6 +227,16 @@ fn initramfs_regeneration(booted: bool) {
             );
             let image = std::fs::read_to_string(boot_file(bed, &initrds[1])).unwrap();
             assert!(image.starts_with("FAKE-INITRAMFS args: --add foo -I /etc/bar -f /tmp/out/initramfs.img 6.1.0-testos"), "{image}");
+            // dracut ran without the network and with only the file
+            // capabilities it needs (no CAP_SYS_ADMIN, bit 21).
+            assert!(image.contains("\nsandbox net: lo\n"), "{image}");
+            let caps = image
+                .lines()
+                .find_map(|l| l.strip_prefix("sandbox caps: "))
+                .map(|c| u64::from_str_radix(c, 16).unwrap())
+                .expect("caps line");
+            assert_eq!(caps & (1 << 21), 0, "{caps:x}");
+            assert_ne!(caps, 0x1ff_ffff_ffff, "{caps:x}");
             let d: Dict = bed.os_props()["DefaultDeployment"].get().unwrap();
             assert_eq!(d["regenerate-initramfs"].get::<bool>(), Some(true));
             assert_eq!(

@@ -62,6 +62,16 @@ fn stage(ctx: &Ctx, image: &Path) -> Result<String> {
     Ok(csum.to_string())
 }
 
+/// The capabilities dracut keeps in its sandbox.
+const DRACUT_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_MKNOD",
+    "CAP_SETFCAP",
+];
+
 /// Runs `commit`'s own dracut with `args` and stages the result.
 pub(crate) fn regenerate(ctx: &Ctx, commit: &str, args: &[String]) -> Result<String> {
     let repo = ctx.sysroot.repo();
@@ -100,8 +110,13 @@ pub(crate) fn regenerate(ctx: &Ctx, commit: &str, args: &[String]) -> Result<Str
             "--unshare-pid",
             "--unshare-ipc",
             "--unshare-uts",
+            "--unshare-net",
             "--die-with-parent",
         ])
+        // What dracut does with files (copies keeping owners, modes and
+        // capabilities, device nodes); nothing else.
+        .args(["--cap-drop", "ALL"])
+        .args(DRACUT_CAPS.iter().flat_map(|c| ["--cap-add", c]))
         .args(["--chdir", "/"])
         .arg("dracut")
         .args(args)

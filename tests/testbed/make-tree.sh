@@ -22,6 +22,8 @@
 #   usr/bin/{sh,true,sleep} + their libraries  copies of the host's (dash, coreutils)
 #   usr/bin/dracut                              POSIX-sh stand-in for dracut: writes
 #                                               "FAKE-INITRAMFS args: <args>" to the output
+#                                               (then "sandbox caps: <CapEff hex>" and
+#                                               "sandbox net: <interfaces>")
 #                                               file; appends its argv to
 #                                               $TESTBED_DRACUT_LOG if that is set
 #   usr/share/testos/version                    VERSION
@@ -127,6 +129,16 @@ done
 [ -n "$kver" ] || kver=$(uname -r)
 [ -n "$out" ] || out=/boot/initramfs-$kver.img
 printf 'FAKE-INITRAMFS args: %s\n' "$all" > "$out"
+# What the sandbox allows it, with shell builtins only (the tree has no tools):
+# its effective capabilities and the network interfaces it sees.
+while read -r key value; do
+    [ "$key" = CapEff: ] && printf 'sandbox caps: %s\n' "$value" >> "$out"
+done < /proc/self/status
+ifaces=
+while IFS=: read -r name rest; do
+    [ -n "$rest" ] && ifaces="$ifaces${ifaces:+ }$(echo $name)"
+done < /proc/net/dev
+printf 'sandbox net: %s\n' "$ifaces" >> "$out"
 DRACUT
 chmod 0755 usr/bin/dracut
 
