@@ -304,3 +304,77 @@ fn a_flood_of_peers_is_capped_and_the_transaction_goes_on() {
         );
     });
 }
+
+/// The logind stand-in with `locks`, until dropped.
+struct Logind(std::process::Child);
+
+impl Logind {
+    fn start(bed: &Bed, locks: &str) -> Self {
+        let mut child = with_pdeathsig(
+            std::process::Command::new("/usr/bin/python3")
+                .arg(testbed("logind.py"))
+                .arg(locks)
+                .env("DBUS_SYSTEM_BUS_ADDRESS", &bed.bus_address)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped()),
+        )
+        .spawn()
+        .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Self(child)
+    }
+}
+
+impl Drop for Logind {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_blocking_shutdown_inhibitor_stops_finalization_and_reboots() {
+    let opts = Options {
+        booted: true,
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        bed.set_head(2);
+        let v2 = bed.world("CSUM_V2");
+        let (code, _, err) = bed.cli(&["upgrade", "--lock-finalization"]);
+        assert_eq!(code, 0, "{err}");
+        let lock = bed.tb.join("run/ostree/staged-deployment-locked");
+        assert!(lock.exists());
+        let logind = Logind::start(
+            bed,
+            r#"[["sleep", "Sleeper", "Napping", "block", 0, 1],
+                ["shutdown", "Delayer", "Saving", "delay", 0, 1],
+                ["shutdown:sleep", "Backup tool", "Copying files", "block", 1000, 42]]"#,
+        );
+        let text = "Reboot blocked by a systemd inhibitor lock in `block` mode\n\
+                    Held by: Backup tool\nReason: Copying files";
+        let (code, _, err) = bed.cli(&["finalize-deployment", &v2]);
+        assert_eq!(code, 1);
+        assert!(err.contains(text), "{err}");
+        assert!(lock.exists(), "the deployment stays locked");
+        // Any reboot asked for is refused before the work.
+        let before = bed.ostree(&["admin", "status"]);
+        let (code, _, err) = bed.cli(&["kargs", "--append=tp.x=1", "--reboot"]);
+        assert_eq!(code, 1);
+        assert!(err.contains(text), "{err}");
+        assert_eq!(bed.ostree(&["admin", "status"]), before);
+        assert!(!bed.tb.join("rebooted").exists(), "nothing rebooted");
+        // Once the lock is gone, finalization reboots.
+        drop(logind);
+        let (code, _, err) = bed.cli(&["finalize-deployment", &v2]);
+        assert_eq!(code, 0, "{err}");
+        assert!(bed.wait_rebooted(), "no reboot");
+    });
+}

@@ -34,6 +34,9 @@ fn run(kind: Box<dyn Kind>, ctx: Ctx) -> WorkerResult {
             if let Some(title) = kind.execution_title() {
                 ctx.progress.send(Event::Title(title));
             }
+            if kind.reboots() {
+                crate::deployment::inhibitors::check_reboot_allowed()?;
+            }
             kind.execute(&ctx)
         }))
     });

@@ -126,6 +126,10 @@ fn base_of(repo: &ostree::Repo, csum: &str) -> String {
 }
 
 impl super::Kind for Deploy {
+    fn reboots(&self) -> bool {
+        self.flags.reboot
+    }
+
     fn execution_title(&self) -> Option<String> {
         Some(self.title.clone())
     }

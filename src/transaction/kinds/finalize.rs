@@ -17,6 +17,10 @@ pub(crate) struct Finalize {
 }
 
 impl super::Kind for Finalize {
+    fn reboots(&self) -> bool {
+        true
+    }
+
     fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
         if sysroot.deployments().is_empty() {

@@ -51,6 +51,10 @@ fn redeploy(
 }
 
 impl super::Kind for InitramfsState {
+    fn reboots(&self) -> bool {
+        self.reboot
+    }
+
     fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
         if origin.regenerate_initramfs == self.regenerate && self.args.is_empty() {
@@ -93,6 +97,10 @@ impl InitramfsEtc {
 }
 
 impl super::Kind for InitramfsEtc {
+    fn reboots(&self) -> bool {
+        self.reboot
+    }
+
     fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
         let new = self.apply(&origin.initramfs_etc);

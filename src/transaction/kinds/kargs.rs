@@ -65,6 +65,10 @@ impl KernelArgs {
 }
 
 impl super::Kind for KernelArgs {
+    fn reboots(&self) -> bool {
+        self.reboot
+    }
+
     fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let new = self.compute()?;
         let existing: Vec<String> = self.existing.split_whitespace().map(String::from).collect();

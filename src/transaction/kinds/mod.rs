@@ -33,5 +33,11 @@ pub(crate) trait Kind: Send {
         false
     }
 
+    /// Whether it reboots when done (then logind's inhibitors are checked
+    /// before it starts).
+    fn reboots(&self) -> bool {
+        false
+    }
+
     fn execute(&self, ctx: &Ctx) -> Result<Outcome>;
 }

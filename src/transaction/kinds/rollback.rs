@@ -51,6 +51,10 @@ pub(crate) fn around_current(
 }
 
 impl super::Kind for Rollback {
+    fn reboots(&self) -> bool {
+        self.reboot
+    }
+
     fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
         if sysroot.staged_deployment().is_some() {
