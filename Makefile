@@ -1,7 +1,7 @@
 # The two entry points of the README, plus their parts.
 CARGO ?= cargo
 
-.PHONY: all deps build build-release demo check lint test meson-check bench clean
+.PHONY: all deps build build-release demo check lint test meson-check bench fuzz clean
 
 all: build
 
@@ -38,6 +38,12 @@ check: lint test meson-check
 bench: build-release
 	$(CARGO) build --release -p genpkgs
 	build-aux/bench.sh target/release/rpm-ostree
+
+# Seeded random D-Bus calls against the daemon on the test bed (tests/fuzz.rs):
+# FUZZ_SEED (default 1), FUZZ_CALLS per user (default 2000).
+fuzz: deps
+	FUZZ_SEED=$${FUZZ_SEED:-1} FUZZ_CALLS=$${FUZZ_CALLS:-2000} \
+		$(CARGO) test --test fuzz -- --ignored --nocapture
 
 clean:
 	$(CARGO) clean
