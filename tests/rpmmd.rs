@@ -472,6 +472,10 @@ fn cancel_and_a_killed_daemon_end_a_slow_refresh() {
             assert!(wait_pid_exit(pid, DEADLINE), "the helper outlived Cancel");
         }
         drop(t);
+        assert!(iterate_until(
+            DEADLINE,
+            || bed.sysroot_props()["ActiveTransactionPath"].str() == Some("")
+        ));
         // The daemon killed during a refresh: its helper goes with it.
         let a = start_call(&bed.conn, OS_PATH, "RefreshMd", &refresh_args(false)).unwrap();
         let t = Txn::connect(&a).unwrap();

@@ -173,8 +173,42 @@ fn context(setup: &Setup, install_root: &Path) -> Result<Context> {
     ] {
         std::fs::create_dir_all(&dir).with_context(|| format!("Creating {}", dir.display()))?;
     }
+    clear_stale_locks(&setup.lock_dir);
     ctx.setup().map_err(|e| anyhow!("{}", e.message()))?;
     Ok(ctx)
+}
+
+/// Removes libdnf's lock files (`<lock_dir>/dnf-*.lock`, holding a pid)
+/// whose process is gone or a zombie (a helper killed with the daemon, not
+/// reaped yet by an init that is slow to): libdnf takes any existing
+/// `/proc/PID` for a live holder.
+fn clear_stale_locks(lock_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(lock_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().is_none_or(|x| x != "lock") {
+            continue;
+        }
+        let pid: Option<u32> = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        let alive = pid.is_some_and(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = &s[s.rfind(')')? + 1..];
+                    rest.split_whitespace()
+                        .next()
+                        .map(|st| st != "Z" && st != "X")
+                })
+                .unwrap_or(false)
+        });
+        if !alive {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 fn repo_info(r: &Repo) -> RepoInfo {
