@@ -439,3 +439,33 @@ fn packages_of_a_gpgcheck_repo_must_be_signed_by_its_keys() {
         fsck(bed);
     });
 }
+
+#[test]
+fn reset_goes_back_to_the_pure_base_keeping_what_is_not_named() {
+    with_repo(Options::default(), APP, |bed, _| {
+        let v1 = bed.world("CSUM_V1");
+        ok(bed, &["install", "tp-tool"]);
+        ok(bed, &["initramfs", "--enable", "--arg=-I", "--arg=/etc/x"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(d["regenerate-initramfs"].get::<bool>(), Some(true));
+        // -i: the initramfs state goes, the layer stays.
+        ok(bed, &["reset", "-i"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(d["regenerate-initramfs"].get::<bool>(), Some(false));
+        assert_eq!(d["packages"].get::<Vec<String>>().unwrap(), ["tp-tool"]);
+        // Nothing named: everything goes; the base commit itself is deployed.
+        ok(bed, &["reset"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(dict_str(d, "checksum"), Some(v1));
+        assert!(
+            d["requested-packages"]
+                .get::<Vec<String>>()
+                .unwrap()
+                .is_empty()
+        );
+        // Again: nothing to reset.
+        let out = ok(bed, &["reset"]);
+        assert!(out.contains("No change."), "{out}");
+        fsck(bed);
+    });
+}

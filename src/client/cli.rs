@@ -63,6 +63,8 @@ pub enum Command {
     /// Remove overlayed additional packages
     #[command(aliases = ["pkg-remove", "remove"])]
     Uninstall(UninstallArgs),
+    /// Remove all mutations
+    Reset(ResetArgs),
     /// Generate rpm repo metadata
     #[command(name = "refresh-md", alias = "makecache")]
     RefreshMd(RefreshMdArgs),
@@ -374,6 +376,35 @@ pub struct UninstallArgs {
     pub all: bool,
     #[arg(value_name = "PACKAGE")]
     pub packages: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub daemon: DaemonOpts,
+    #[command(flatten)]
+    pub os: OsOpts,
+    /// Initiate a reboot after transaction is complete
+    #[arg(short, long)]
+    pub reboot: bool,
+    /// Remove all overlayed packages
+    #[arg(short = 'l', long)]
+    pub overlays: bool,
+    /// Remove all overrides
+    #[arg(short = 'o', long)]
+    pub overrides: bool,
+    /// Stop regenerating initramfs or tracking files
+    #[arg(short = 'i', long)]
+    pub initramfs: bool,
+    /// Prevent automatic deployment finalization on shutdown
+    #[arg(long, hide = true)]
+    pub lock_finalization: bool,
+    /// Overlay additional package
+    #[arg(long, value_name = "PKG")]
+    pub install: Vec<String>,
+    /// Remove overlayed additional package
+    #[arg(long, value_name = "PKG")]
+    pub uninstall: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -45,6 +45,7 @@ pub(crate) fn run(command: Command, ctx: &Context) -> Result<Exit> {
         Command::Cleanup(a) => cleanup::run(a, ctx),
         Command::Install(a) => pkg::install(a, ctx),
         Command::Uninstall(a) => pkg::uninstall(a, ctx),
+        Command::Reset(a) => pkg::reset(a, ctx),
         Command::RefreshMd(a) => rpmmd::refresh(a, ctx),
         Command::Search(a) => rpmmd::search(a),
         Command::Kargs(a) => kargs::run(a, ctx),

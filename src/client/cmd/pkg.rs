@@ -6,7 +6,7 @@ use glib::prelude::*;
 
 use super::{Context, Opts, Outcome, RebootHint, deployment_transaction};
 use crate::client::Exit;
-use crate::client::cli::{InstallArgs, LayeringOpts, UninstallArgs};
+use crate::client::cli::{InstallArgs, LayeringOpts, ResetArgs, UninstallArgs};
 use crate::client::connection;
 
 /// True if `p` names a local package (a file or URL), not a repository one.
@@ -74,4 +74,44 @@ pub(crate) fn uninstall(a: UninstallArgs, ctx: &Context) -> Result<Exit> {
     // Removing needs no new metadata, unless something is installed too.
     let cache_only = c.cache_only || a.install.is_empty();
     change(c, ctx, &a.install, &a.packages, a.all, cache_only)
+}
+
+/// `rpm-ostree reset`: back to the pure base, keeping what the flags do not
+/// name (none named: layered packages, overrides and initramfs state all go);
+/// `--install`/`--uninstall` then change the layer of the result.
+pub(crate) fn reset(a: ResetArgs, ctx: &Context) -> Result<Exit> {
+    let all = !(a.overlays || a.overrides || a.initramfs);
+    if let Some(p) = a.install.iter().find(|p| is_local(p)) {
+        bail!("Installing local packages is not supported yet by this rpm-ostree: {p}");
+    }
+    let client = connection::connect(&a.daemon, Some(&a.os))?;
+    let mut modifiers = Opts::default();
+    if !a.install.is_empty() {
+        modifiers = modifiers.set("install-packages", a.install.clone());
+    }
+    if !a.uninstall.is_empty() {
+        modifiers = modifiers.set("uninstall-packages", a.uninstall.clone());
+    }
+    let opts = Opts::default()
+        .set("reboot", a.reboot)
+        .set("no-pull-base", true)
+        .set("cache-only", a.install.is_empty())
+        .flag("no-layering", all || a.overlays)
+        .flag("no-overrides", all || a.overrides)
+        .flag("no-initramfs", all || a.initramfs)
+        .set("lock-finalization", a.lock_finalization)
+        .set("initiating-command-line", ctx.cmdline.as_str());
+    let args = (modifiers, opts).to_variant();
+    deployment_transaction(
+        &client,
+        ctx,
+        "UpdateDeployment",
+        &args,
+        Outcome {
+            reboot: a.reboot,
+            dry_run: false,
+            unchanged_exit_77: false,
+            hint: RebootHint::Plain,
+        },
+    )
 }

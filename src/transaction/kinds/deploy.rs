@@ -395,10 +395,14 @@ impl Deploy {
         };
         let custom_changed = origin.custom_origin != new_origin.custom_origin;
         let packages_changed = origin.requested_packages != new_origin.requested_packages;
+        let initramfs_changed = origin.regenerate_initramfs != new_origin.regenerate_initramfs
+            || origin.initramfs_args != new_origin.initramfs_args
+            || origin.initramfs_etc != new_origin.initramfs_etc;
         let changed = csum != base_of(&ctx.sysroot.repo(), &merge.csum())
             || refspec != current
             || custom_changed
-            || packages_changed;
+            || packages_changed
+            || initramfs_changed;
         let old_ref_to_purge = (rebased && !self.flags.skip_purge)
             .then(|| current.clone())
             .filter(|old| matches!(Refspec::parse(old), Refspec::Ref { .. }))
