@@ -217,19 +217,7 @@ fn refusals_change_nothing() {
             // tp-fail's import is a complete pkgcache commit (reused next time),
             // and nothing half-done is left in the repository's tmp.
             assert!(pkgcache_refs(bed).len() >= refs.len());
-            let tmp = bed.sysroot().join("ostree/repo/tmp");
-            let leftovers: Vec<_> = std::fs::read_dir(&tmp)
-                .unwrap()
-                .flatten()
-                .filter(|e| {
-                    e.file_name()
-                        .to_string_lossy()
-                        .starts_with("rpmostree-layer-")
-                })
-                .collect();
-            assert!(leftovers.is_empty(), "{leftovers:?}");
-            let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-            assert!(!mounts.contains(&tmp.display().to_string()), "{mounts}");
+            no_layer_workdirs(bed);
             // A dry run prints the transaction and changes nothing.
             let out = ok(bed, &["install", "-n", "tp-app"]);
             assert!(
@@ -387,16 +375,7 @@ fn cancel_and_a_killed_daemon_end_a_layering_cleanly() {
         // The next layering sweeps what the killed one left.
         let err = fails(bed, &["install", "tp-nope"]);
         assert!(err.contains("Packages not found: tp-nope"), "{err}");
-        let left: Vec<_> = std::fs::read_dir(&tmp)
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with("rpmostree-layer-")
-            })
-            .collect();
-        assert!(left.is_empty(), "{left:?}");
+        no_layer_workdirs(bed);
         fsck(bed);
     });
 }

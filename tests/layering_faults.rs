@@ -12,22 +12,6 @@ use common::*;
 use glib::prelude::*;
 use std::time::{Duration, Instant};
 
-fn no_layer_workdirs(bed: &Bed) {
-    let tmp = bed.sysroot().join("ostree/repo/tmp");
-    let left: Vec<_> = std::fs::read_dir(&tmp)
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("rpmostree-layer-")
-        })
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains(&tmp.display().to_string()), "{mounts}");
-}
-
 #[test]
 fn a_download_that_does_not_match_its_checksum_is_refused() {
     with_bed(Options::default(), |bed| {

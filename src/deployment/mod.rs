@@ -9,6 +9,7 @@ pub(crate) mod cpio;
 mod ctx;
 pub(crate) mod inhibitors;
 pub(crate) mod initramfs;
+pub(crate) mod journal;
 pub(crate) mod origin;
 pub mod pull;
 pub(crate) mod refspec;

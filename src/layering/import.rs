@@ -242,30 +242,50 @@ pub(crate) fn import(
     std::fs::create_dir_all(&tree)?;
     unpack(rpm, &raw).with_context(what)?;
     let placed = lay_out(&pkg.name, &entries, &raw, &tree).with_context(what)?;
-    let buildtime = meta.get_build_time().unwrap_or(0);
+    let laid = Laid {
+        header: &header,
+        meta: &meta,
+        placed: &placed,
+        tree: &tree,
+    };
+    cache(repo, pkg, &laid, labeler, cancellable).with_context(what)
+}
+
+/// A package laid out in a directory, ready to commit.
+struct Laid<'a> {
+    header: &'a [u8],
+    meta: &'a rpm::PackageMetadata,
+    placed: &'a BTreeMap<String, Entry>,
+    tree: &'a Path,
+}
+
+/// Commits `laid` as the pkgcache commit of `pkg`; what is cached.
+fn cache(
+    repo: &ostree::Repo,
+    pkg: &ResolvedPackage,
+    laid: &Laid,
+    labeler: Option<&Labeler>,
+    cancellable: &gio::Cancellable,
+) -> Result<CachedPackage> {
+    let buildtime = laid.meta.get_build_time().unwrap_or(0);
     let commit = commit_tree(
         repo,
         pkg,
-        &header,
+        laid.header,
         buildtime,
-        &placed,
-        &tree,
+        laid.placed,
+        laid.tree,
         labeler,
         cancellable,
-    )
-    .with_context(what)?;
-    Ok(cached(pkg, commit, labeler))
-}
-
-fn cached(pkg: &ResolvedPackage, commit: String, labeler: Option<&Labeler>) -> CachedPackage {
-    CachedPackage {
+    )?;
+    Ok(CachedPackage {
         nevra: pkg.nevra.clone(),
         name: pkg.name.clone(),
         cache_ref: pkgcache::cache_ref(&pkg.name, &evr(pkg), &pkg.arch),
         commit,
         checksum: pkg.checksum.clone(),
         sepolicy: labeler.map(|l| l.csum.clone()),
-    }
+    })
 }
 
 /// Commits the pkgcache commit of `pkg` (`cached`) again with the labels of
@@ -304,19 +324,13 @@ pub(crate) fn relabel(
         Some(cancellable),
     )
     .with_context(what)?;
-    let buildtime = meta.get_build_time().unwrap_or(0);
-    let commit = commit_tree(
-        repo,
-        pkg,
-        &header,
-        buildtime,
-        &placed,
-        &tree,
-        labeler,
-        cancellable,
-    )
-    .with_context(what)?;
-    Ok(cached(pkg, commit, labeler))
+    let laid = Laid {
+        header: &header,
+        meta: &meta,
+        placed: &placed,
+        tree: &tree,
+    };
+    cache(repo, pkg, &laid, labeler, cancellable).with_context(what)
 }
 
 /// What `lay_out` places in the tree, by path in the tree.

@@ -126,3 +126,21 @@ pub fn fails(bed: &Bed, args: &[&str]) -> String {
     assert_eq!(code, 1, "{args:?}: {out}{err}");
     err
 }
+
+/// No layering scratch directory is left in the repository's tmp, and
+/// nothing is mounted below it.
+pub fn no_layer_workdirs(bed: &Bed) {
+    let tmp = bed.sysroot().join("ostree/repo/tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("rpmostree-layer-")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&tmp.display().to_string()), "{mounts}");
+}

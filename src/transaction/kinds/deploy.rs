@@ -10,11 +10,12 @@ use std::time::Duration;
 use super::layer::{self, LayerFlags, Layered};
 use super::{Ctx, Outcome};
 use crate::deployment::cleanup;
+use crate::deployment::journal;
 use crate::deployment::origin::Origin;
 use crate::deployment::pull::{PullSpec, pull};
 use crate::deployment::refspec::Refspec;
 use crate::deployment::revision::{Revision, check_on_branch, resolve_rebase, resolve_version};
-use crate::deployment::status::{commit_info, deployment_id};
+use crate::deployment::status::deployment_id;
 use crate::deployment::write::{self, NewDeployment, merge_and_origin};
 use crate::deployment::{cached_update, signatures};
 use crate::layering::pkgcache;
@@ -255,7 +256,17 @@ impl super::Kind for Deploy {
         if let Some(msg) = cleanup::freed_message(&pruned, branches) {
             ctx.progress.message(&msg);
         }
-        self.log_new_deployment(ctx, &new, &plan);
+        journal::new_deployment(
+            ctx,
+            &new,
+            &plan.csum,
+            &plan.refspec,
+            &journal::Initiator {
+                command_line: self.command_line.as_deref(),
+                agent: self.agent.as_deref(),
+                agent_unit: self.agent_unit.as_deref(),
+            },
+        );
         if self.is_vanilla_upgrade() {
             self.record_cached_update(ctx, &plan, diff, Some(&new))?;
         }
@@ -564,40 +575,6 @@ impl Deploy {
             ));
         }
         cached_update::store(&ctx.sysroot_path, Some(&d))
-    }
-
-    /// The structured journal record of a new deployment.
-    fn log_new_deployment(&self, ctx: &Ctx, new: &ostree::Deployment, plan: &Plan) {
-        use std::os::unix::fs::MetadataExt;
-        let rel = ctx.sysroot.deployment_dirpath(new).to_string();
-        let path = ctx.sysroot_path.join(&rel);
-        let meta = std::fs::metadata(&path).ok();
-        let version = commit_info(&ctx.sysroot.repo(), &plan.csum)
-            .and_then(|i| i.version)
-            .unwrap_or_default();
-        let now = glib::DateTime::now_utc()
-            .ok()
-            .and_then(|d| d.format("%Y-%m-%dT%H:%M:%SZ").ok())
-            .map(|s| s.to_string())
-            .unwrap_or_default();
-        glib::log_structured!(
-            "rpm-ostreed",
-            glib::LogLevel::Message,
-            {
-                "MESSAGE_ID" => "9bddbda177cd44d891b1b561a8a0ce9e";
-                "MESSAGE" => "Created new deployment /{}", rel;
-                "DEPLOYMENT_PATH" => "{}", path.display();
-                "DEPLOYMENT_TIMESTAMP" => "{}", now;
-                "DEPLOYMENT_DEVICE" => "{}", meta.as_ref().map(|m| m.dev()).unwrap_or(0);
-                "DEPLOYMENT_INODE" => "{}", meta.as_ref().map(|m| m.ino()).unwrap_or(0);
-                "DEPLOYMENT_CHECKSUM" => "{}", plan.csum;
-                "DEPLOYMENT_REFSPEC" => "{}", plan.refspec;
-                "DEPLOYMENT_VERSION" => "{}", version;
-                "COMMAND_LINE" => "{}", self.command_line.clone().unwrap_or_default();
-                "AGENT" => "{}", self.agent.clone().unwrap_or_default();
-                "AGENT_SD_UNIT" => "{}", self.agent_unit.clone().unwrap_or_default();
-            }
-        );
     }
 }
 
