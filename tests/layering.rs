@@ -177,6 +177,8 @@ fn refusals_change_nothing() {
             "tp-tool-1.0-1",
             "tp-conflict-1.0-1",
             "tp-fail-1.0-1",
+            "tp-needs-new-a-1.0-1",
+            "tp-base-a-2.0-1",
         ],
         |bed, _| {
             let before = snapshot(bed);
@@ -194,6 +196,15 @@ fn refusals_change_nothing() {
             let err = fails(bed, &["install", "tp-conflict"]);
             assert!(
                 err.contains("conflicts with tp-base-core provided by tp-base-core-1.0-1.noarch"),
+                "{err}"
+            );
+            let err = fails(bed, &["install", "tp-needs-new-a"]);
+            // Would replace the base's tp-base-a 1.0: the solver says why not.
+            assert!(
+                err.contains(
+                    "package tp-needs-new-a-1.0-1.noarch requires tp-base-a >= 2.0, \
+                     but none of the providers can be installed"
+                ),
                 "{err}"
             );
             let err = fails(bed, &["install", "tp-fail"]);

@@ -75,6 +75,7 @@ tp-conflict-1.0-1.noarch.rpm
 tp-escape-1.0-1.noarch.rpm
 tp-fail-1.0-1.noarch.rpm
 tp-lib-1.0-1.noarch.rpm
+tp-needs-new-a-1.0-1.noarch.rpm
 tp-scribble-1.0-1.noarch.rpm
 tp-slow-1.0-1.noarch.rpm
 tp-tool-1.0-1.noarch.rpm
