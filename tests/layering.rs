@@ -459,3 +459,123 @@ fn reset_goes_back_to_the_pure_base_keeping_what_is_not_named() {
         fsck(bed);
     });
 }
+
+#[test]
+fn override_remove_takes_a_base_package_out_and_reset_brings_it_back() {
+    with_repo(Options::default(), APP, |bed, _| {
+        let v1 = bed.world("CSUM_V1");
+        let before = snapshot(bed);
+        let err = fails(bed, &["override", "remove", "tp-nope"]);
+        assert!(err.contains("Package \"tp-nope\" not found"), "{err}");
+        assert_eq!(snapshot(bed), before);
+        let out = ok(bed, &["override", "remove", "tp-base-b"]);
+        assert!(
+            out.contains("Use \"rpm-ostree override reset\" to undo overrides"),
+            "{out}"
+        );
+        let d = &deployments(bed)[0];
+        assert_eq!(dict_str(d, "base-checksum"), Some(v1.clone()));
+        assert_eq!(
+            d["requested-base-removals"].get::<Vec<String>>().unwrap(),
+            ["tp-base-b"]
+        );
+        let removals = &d["base-removals"];
+        assert_eq!(removals.n_children(), 1);
+        let t = removals.child_value(0).as_variant().unwrap();
+        assert_eq!(t.child_value(0).str(), Some("tp-base-b-2.0-1.noarch"));
+        let root = root_of(bed, d);
+        let qa = rpm_qa(&root);
+        assert!(!qa.iter().any(|p| p.starts_with("tp-base-b-")), "{qa:?}");
+        // Its files and its own directory are gone; the base keeps them.
+        assert!(!root.join("usr/share/tp-base-b").exists());
+        assert!(root.join("usr/share/tp-base-a/version").is_file());
+        let base_root = bed
+            .sysroot()
+            .join(format!("ostree/deploy/testos/deploy/{v1}.0"));
+        assert!(base_root.join("usr/share/tp-base-b/version").is_file());
+        assert!(qa.contains(&"tp-base-a-1.0-1.noarch".to_string()), "{qa:?}");
+        let status = ok(bed, &["status"]);
+        assert!(
+            status.contains("      RemovedBasePackages: tp-base-b 2.0-1\n"),
+            "{status}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&ok(bed, &["status", "--json"])).unwrap();
+        assert_eq!(
+            json["deployments"][0]["base-removals"][0][0],
+            "tp-base-b-2.0-1.noarch"
+        );
+        assert!(
+            fails(bed, &["override", "remove", "tp-base-b"])
+                .contains("Override already exists for package 'tp-base-b'")
+        );
+        // Reset: the base again, the package back in the rpmdb.
+        assert!(
+            fails(bed, &["override", "reset", "tp-base-a"])
+                .contains("No overrides for package 'tp-base-a'")
+        );
+        ok(bed, &["override", "reset", "tp-base-b"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(dict_str(d, "checksum"), Some(v1.clone()));
+        assert_eq!(d["base-removals"].n_children(), 0);
+        // With a layered package that has scripts (a checkout), then
+        // `reset --all`.
+        ok(bed, &["install", "tp-app"]);
+        ok(bed, &["override", "remove", "tp-base-a"]);
+        let root = root_of(bed, &deployments(bed)[0]);
+        assert!(!root.join("usr/share/tp-base-a").exists());
+        assert!(root.join("usr/bin/tp-app").is_file());
+        assert!(!rpm_qa(&root).iter().any(|p| p.starts_with("tp-base-a-")));
+        ok(bed, &["override", "reset", "--all"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(d["base-removals"].n_children(), 0);
+        assert!(
+            root_of(bed, d)
+                .join("usr/share/tp-base-a/version")
+                .is_file()
+        );
+        ok(bed, &["uninstall", "tp-app"]);
+        assert_eq!(dict_str(&deployments(bed)[0], "checksum"), Some(v1));
+        fsck(bed);
+    });
+}
+
+#[test]
+fn removing_what_a_layered_package_needs_is_refused() {
+    with_repo(Options::default(), APP, |bed, _| {
+        ok(bed, &["install", "tp-app"]);
+        let before = snapshot(bed);
+        // tp-base-core provides /bin/sh, which tp-app's scripts need.
+        let err = fails(bed, &["override", "remove", "tp-base-core"]);
+        assert!(
+            err.contains(
+                "package tp-app-1.0-1.noarch requires /bin/sh, but none of the providers \
+                 can be installed"
+            ),
+            "{err}"
+        );
+        assert_eq!(snapshot(bed), before);
+        fsck(bed);
+    });
+}
+
+#[test]
+fn a_removal_the_new_base_makes_moot_is_kept_inactive() {
+    with_repo(Options::default(), APP, |bed, _| {
+        ok(bed, &["override", "remove", "tp-base-gone"]);
+        // v2 has no tp-base-gone: the upgrade goes on, the request stays.
+        bed.set_head(2);
+        ok(bed, &["upgrade"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(
+            dict_str(d, "base-checksum").or_else(|| dict_str(d, "checksum")),
+            Some(bed.world("CSUM_V2"))
+        );
+        assert_eq!(
+            d["requested-base-removals"].get::<Vec<String>>().unwrap(),
+            ["tp-base-gone"]
+        );
+        assert_eq!(d["base-removals"].n_children(), 0);
+        fsck(bed);
+    });
+}

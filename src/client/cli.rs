@@ -65,6 +65,9 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// Remove all mutations
     Reset(ResetArgs),
+    /// Manage base package overrides
+    #[command(subcommand)]
+    Override(OverrideCmd),
     /// Generate rpm repo metadata
     #[command(name = "refresh-md", alias = "makecache")]
     RefreshMd(RefreshMdArgs),
@@ -542,6 +545,67 @@ pub struct UsroverlayArgs {
     /// Arguments passed to `ostree admin unlock`
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OverrideCmd {
+    /// Remove packages from the base layer
+    Remove(OverrideRemoveArgs),
+    /// Reset currently active package overrides
+    Reset(OverrideResetArgs),
+    /// Replace packages in the base layer
+    Replace(OverrideReplaceArgs),
+}
+
+/// What every `override` verb takes.
+#[derive(Debug, Args)]
+pub struct OverrideOpts {
+    #[command(flatten)]
+    pub daemon: DaemonOpts,
+    #[command(flatten)]
+    pub os: OsOpts,
+    /// Initiate a reboot after operation is complete
+    #[arg(short, long)]
+    pub reboot: bool,
+    /// Exit after printing the transaction
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Prevent automatic deployment finalization on shutdown
+    #[arg(long)]
+    pub lock_finalization: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OverrideRemoveArgs {
+    #[command(flatten)]
+    pub common: OverrideOpts,
+    /// Replace a package
+    #[arg(long, value_name = "RPM")]
+    pub replace: Vec<String>,
+    #[arg(value_name = "PACKAGE")]
+    pub packages: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OverrideResetArgs {
+    #[command(flatten)]
+    pub common: OverrideOpts,
+    /// Reset all active overrides
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(value_name = "PACKAGE")]
+    pub packages: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OverrideReplaceArgs {
+    #[command(flatten)]
+    pub common: OverrideOpts,
+    /// Remove a package
+    #[arg(long, value_name = "PKG")]
+    pub remove: Vec<String>,
+    #[arg(value_name = "PACKAGE")]
+    pub packages: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

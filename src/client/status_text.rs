@@ -41,6 +41,26 @@ fn s(d: &Dict, k: &str) -> Option<String> {
 fn b(d: &Dict, k: &str) -> bool {
     d.get(k).and_then(|v| v.get::<bool>()).unwrap_or(false)
 }
+/// `base-removals` as status shows them: `name [epoch:]version-release`.
+fn base_removals(d: &Dict) -> Vec<String> {
+    let Some(list) = d.get("base-removals") else {
+        return Vec::new();
+    };
+    (0..list.n_children())
+        .filter_map(|i| {
+            let t = list.child_value(i).as_variant()?;
+            let (_, name, epoch, version, release, _) =
+                t.get::<(String, String, u64, String, String, String)>()?;
+            let evr = if epoch == 0 {
+                format!("{version}-{release}")
+            } else {
+                format!("{epoch}:{version}-{release}")
+            };
+            Some(format!("{name} {evr}"))
+        })
+        .collect()
+}
+
 fn strv(d: &Dict, k: &str) -> Vec<String> {
     d.get(k)
         .and_then(|v| v.get::<Vec<String>>())
@@ -278,6 +298,11 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
         && let Some(diff) = &input.pending_diff
     {
         diff_lines(out, w, diff, input.verbose);
+    }
+    let mut removed = base_removals(d);
+    removed.sort_by_key(|p| p.to_lowercase());
+    if !removed.is_empty() {
+        out.kv(w, "RemovedBasePackages", &removed.join(" "));
     }
     let mut layered = strv(d, "packages");
     layered.sort_by_key(|p| p.to_lowercase());

@@ -130,6 +130,19 @@ pub(crate) fn deployment_dict(
         .as_ref()
         .and_then(|i| i.layered_on.clone())
         .unwrap_or_else(|| csum.clone());
+    // Base removals from the layered commit (replacements are a later
+    // issue: always present, and empty).
+    let removals = info
+        .as_ref()
+        .and_then(|i| {
+            glib::VariantDict::new(Some(&i.metadata)).lookup_value(
+                "rpmostree.removed-base-packages",
+                Some(glib::VariantTy::new("av").expect("valid type")),
+            )
+        })
+        .unwrap_or_else(|| {
+            Variant::array_from_iter_with_type(glib::VariantTy::VARIANT, Vec::<Variant>::new())
+        });
     match info {
         Some(info) => {
             if let Some(v) = &info.version {
@@ -171,12 +184,7 @@ pub(crate) fn deployment_dict(
             put("packages", strv(vec![]));
         }
     }
-    // Base removals and replacements (overrides) are a later issue: always
-    // present, and empty.
-    put(
-        "base-removals",
-        Variant::array_from_iter_with_type(glib::VariantTy::VARIANT, Vec::<Variant>::new()),
-    );
+    put("base-removals", removals);
     put(
         "base-local-replacements",
         Variant::array_from_iter_with_type(

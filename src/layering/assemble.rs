@@ -263,3 +263,67 @@ fn merge_dirtree(
     }
     Ok(())
 }
+
+/// The directory of the tree `mtree` holding `rel`, and `rel`'s name in it.
+fn parent_of<'a>(
+    mtree: &ostree::MutableTree,
+    rel: &'a str,
+) -> Result<Option<(ostree::MutableTree, &'a str)>> {
+    let mut parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    let Some(name) = parts.pop() else {
+        return Ok(None);
+    };
+    let mut dir = mtree.clone();
+    for p in parts {
+        match lookup(&dir, p)? {
+            Some((_, Some(sub))) => dir = sub,
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some((dir, name)))
+}
+
+/// Removes the files of removed base packages (`paths`, in the tree) from
+/// the overlaid tree `mtree`, then those of their directories (`dirs`,
+/// deepest first) left empty.
+pub(crate) fn remove_from_overlay(
+    mtree: &ostree::MutableTree,
+    paths: &[String],
+    dirs: &[String],
+) -> Result<()> {
+    for rel in paths {
+        if let Some((dir, name)) = parent_of(mtree, rel)?
+            && matches!(lookup(&dir, name)?, Some((Some(_), None)))
+        {
+            dir.remove(name, true)?;
+        }
+    }
+    for rel in dirs {
+        if let Some((dir, name)) = parent_of(mtree, rel)?
+            && let Some((_, Some(sub))) = lookup(&dir, name)?
+            && sub.copy_files().is_empty()
+            && sub.copy_subdirs().is_empty()
+        {
+            dir.remove(name, true)?;
+        }
+    }
+    Ok(())
+}
+
+/// The same in the checkout at `root`.
+pub(crate) fn remove_from_checkout(root: &Path, paths: &[String], dirs: &[String]) -> Result<()> {
+    for rel in paths {
+        let p = root.join(rel);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if !m.is_dir() => {
+                std::fs::remove_file(&p).with_context(|| format!("Removing {rel}"))?
+            }
+            _ => {}
+        }
+    }
+    for rel in dirs {
+        // Only an empty one goes.
+        let _ = std::fs::remove_dir(root.join(rel));
+    }
+    Ok(())
+}

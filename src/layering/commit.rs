@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::nevra::Package;
 use super::pkglist;
+use super::rpmmd::BasePackage;
 use super::selinux::Labeler;
 
 /// Upstream's version of the layered commit format.
@@ -28,6 +29,8 @@ pub(crate) struct LayerMeta {
     /// The repositories packages came from: (id, generation timestamp).
     pub repos: Vec<(String, u64)>,
     pub state_digest: String,
+    /// The base packages removed.
+    pub removed: Vec<BasePackage>,
 }
 
 /// The state digest of a layering: what was asked, and exactly what was
@@ -78,12 +81,25 @@ fn metadata(repo: &ostree::Repo, root: &gio::File, m: &LayerMeta) -> Result<glib
     );
     d.insert("rpmostree.packages", m.packages.clone());
     d.insert("rpmostree.modules", Vec::<String>::new());
+    let removed: Vec<glib::Variant> = m
+        .removed
+        .iter()
+        .map(|r| {
+            (
+                r.nevra.as_str(),
+                r.name.as_str(),
+                r.epoch,
+                r.version.as_str(),
+                r.release.as_str(),
+                r.arch.as_str(),
+            )
+                .to_variant()
+                .to_variant()
+        })
+        .collect();
     d.insert_value(
         "rpmostree.removed-base-packages",
-        &glib::Variant::array_from_iter_with_type(
-            glib::VariantTy::VARIANT,
-            Vec::<glib::Variant>::new(),
-        ),
+        &glib::Variant::array_from_iter_with_type(glib::VariantTy::VARIANT, removed),
     );
     d.insert_value(
         "rpmostree.replaced-base-packages",

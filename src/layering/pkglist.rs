@@ -237,6 +237,25 @@ fn for_each_package(
     Ok(())
 }
 
+/// The files (path, mode) of the packages named `names` in the sqlite rpm
+/// database `db`.
+pub(crate) fn files_of(db: &std::path::Path, names: &[String]) -> Result<Vec<(String, u32)>> {
+    let conn = open_sqlite_file(db)?;
+    let mut out = Vec::new();
+    for_each_package(&conn, |meta| {
+        if meta.get_name().is_ok_and(|n| names.iter().any(|x| x == n)) {
+            for f in meta.get_file_entries().unwrap_or_default() {
+                out.push((
+                    f.path().display().to_string(),
+                    u32::from(f.mode().raw_mode()),
+                ));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// The first package of the sqlite rpm database `db` that provides `name`:
 /// the provide's version when it is `name = VERSION`, else the package's.
 pub(crate) fn provided_version(db: &std::path::Path, name: &str) -> Result<Option<String>> {

@@ -1,5 +1,6 @@
 //! Package requests of a call (`install-packages`, `uninstall-packages`,
-//! `no-layering`) applied to an origin, with upstream's refusals.
+//! `no-layering`, `override-remove-packages`, `override-reset-packages`,
+//! `no-overrides`) applied to an origin, with upstream's refusals.
 
 use anyhow::{Result, bail};
 use std::collections::BTreeSet;
@@ -18,6 +19,12 @@ pub(crate) struct PackageChanges {
     pub idempotent: bool,
     /// A request the base already provides is accepted (`allow-inactive`).
     pub allow_inactive: bool,
+    /// Base packages to remove (`override-remove-packages`), by name.
+    pub override_remove: Vec<String>,
+    /// Overrides to drop, by package name (`override-reset-packages`).
+    pub override_reset: Vec<String>,
+    /// Drop every override first (`no-overrides`).
+    pub no_overrides: bool,
 }
 
 impl PackageChanges {
@@ -42,6 +49,21 @@ impl PackageChanges {
                 origin.requested_local_packages.remove(&l);
             } else if !self.idempotent && !self.no_layering {
                 bail!("Package/capability '{p}' is not currently requested");
+            }
+        }
+        if self.no_overrides {
+            origin.override_remove.clear();
+            origin.override_replace_local.clear();
+            origin.override_replace.clear();
+        }
+        for p in &self.override_reset {
+            if !origin.override_remove.remove(p) {
+                bail!("No overrides for package '{p}'");
+            }
+        }
+        for p in &self.override_remove {
+            if !origin.override_remove.insert(p.clone()) {
+                bail!("Override already exists for package '{p}'");
             }
         }
         let mut added = BTreeSet::new();
@@ -110,6 +132,37 @@ mod tests {
         };
         all.apply(&mut o).unwrap();
         assert!(o.requested_packages.is_empty());
+    }
+
+    #[test]
+    fn removals_and_their_reset() {
+        let mut o = Origin::default();
+        let remove = PackageChanges {
+            override_remove: vec!["tp-base-b".into()],
+            ..Default::default()
+        };
+        remove.apply(&mut o).unwrap();
+        assert_eq!(
+            remove.apply(&mut o).unwrap_err().to_string(),
+            "Override already exists for package 'tp-base-b'"
+        );
+        let reset = PackageChanges {
+            override_reset: vec!["tp-base-b".into()],
+            ..Default::default()
+        };
+        reset.apply(&mut o).unwrap();
+        assert!(o.override_remove.is_empty());
+        assert_eq!(
+            reset.apply(&mut o).unwrap_err().to_string(),
+            "No overrides for package 'tp-base-b'"
+        );
+        remove.apply(&mut o).unwrap();
+        let none = PackageChanges {
+            no_overrides: true,
+            ..Default::default()
+        };
+        none.apply(&mut o).unwrap();
+        assert!(o.override_remove.is_empty());
     }
 
     #[test]

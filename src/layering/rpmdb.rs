@@ -69,6 +69,37 @@ pub(crate) fn add(root: &Path, headers: &[(String, Vec<u8>)], work: &Path) -> Re
     finished
 }
 
+/// Removes the packages `names` from the rpm database of the tree at `root`
+/// (only the database: their files are removed from the tree by the caller).
+pub(crate) fn erase(root: &Path, names: &[String], work: &Path) -> Result<()> {
+    let db = root.join(DBPATH).join("rpmdb.sqlite");
+    if names.is_empty() {
+        return Ok(());
+    }
+    break_hardlink(&db)?;
+    let home = work.join("rpm-home");
+    std::fs::create_dir_all(&home)?;
+    let out = Command::new("rpm")
+        .arg("--root")
+        .arg(root)
+        .args(["--dbpath", "/usr/share/rpm"])
+        .args(["-e", "--justdb", "--nodeps", "--noscripts", "--notriggers"])
+        .args(names)
+        .env("HOME", &home)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .output()
+        .context("Running rpm")?;
+    let finished = settle(&db);
+    if !out.status.success() {
+        bail!(
+            "Removing from the rpmdb: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    finished
+}
+
 /// Folds the write-ahead log into the database and leaves it alone in its
 /// directory (no `-wal`, `-shm` or lock files in a commit).
 fn settle(db: &Path) -> Result<()> {

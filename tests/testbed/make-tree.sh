@@ -148,6 +148,10 @@ trap 'rm -rf "$rpms"' EXIT
 "$here/rpms/build.sh" "$rpms"
 mapfile -t pkgs < <("$here/rpms/pkglist.sh" "$version" "$rpms")
 "$here/rpms/rpmdb.sh" "$PWD" "${pkgs[@]}"
+# ... and their files (all under /usr/share/<name>/).
+for p in "${pkgs[@]}"; do
+    rpm2cpio "$p" | cpio -idmu --quiet
+done
 
 printf '%s\n' "$version" > usr/share/testos/version
 awk -v n="$nfiles" -v v="$version" 'BEGIN {

@@ -139,6 +139,7 @@ unsafe extern "C" {
     // hy-goal.h, dnf-goal.h
     pub fn hy_goal_lock(goal: HyGoal, pkg: *mut DnfPackage, error: *mut *mut GError)
     -> libc::c_int;
+    pub fn hy_goal_erase(goal: HyGoal, pkg: *mut DnfPackage) -> libc::c_int;
     pub fn dnf_goal_depsolve(goal: HyGoal, flags: u32, error: *mut *mut GError) -> gboolean;
     /// New arrays (unref them) of `DnfPackage*` they own.
     pub fn hy_goal_list_installs(goal: HyGoal, error: *mut *mut GError) -> *mut GPtrArray;

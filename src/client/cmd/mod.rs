@@ -19,6 +19,7 @@ mod finalize;
 mod initramfs;
 mod internals;
 mod kargs;
+mod overrides;
 mod pkg;
 mod rebase;
 mod reload;
@@ -46,6 +47,7 @@ pub(crate) fn run(command: Command, ctx: &Context) -> Result<Exit> {
         Command::Install(a) => pkg::install(a, ctx),
         Command::Uninstall(a) => pkg::uninstall(a, ctx),
         Command::Reset(a) => pkg::reset(a, ctx),
+        Command::Override(o) => overrides::run(o, ctx),
         Command::RefreshMd(a) => rpmmd::refresh(a, ctx),
         Command::Search(a) => rpmmd::search(a),
         Command::Kargs(a) => kargs::run(a, ctx),

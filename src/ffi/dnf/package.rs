@@ -191,6 +191,12 @@ impl Goal {
         checked((rc == 0).into(), error)
     }
 
+    /// Removes `pkg` (an installed package).
+    pub(crate) fn erase(&self, pkg: &Package) -> bool {
+        // SAFETY: a valid goal and package; the goal keeps its own reference.
+        unsafe { sys::hy_goal_erase(self.goal, pkg.ptr()) == 0 }
+    }
+
     pub(crate) fn depsolve(&self, flags: u32) -> Result<(), glib::Error> {
         let mut error = std::ptr::null_mut();
         // SAFETY: a valid goal; an error out-pointer.

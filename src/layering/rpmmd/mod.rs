@@ -120,6 +120,9 @@ pub(crate) struct ResolveRequest {
     /// Where to download the packages the pkgcache does not have (none:
     /// resolve only).
     pub download_dir: Option<PathBuf>,
+    /// Base packages to remove, by name.
+    #[serde(default)]
+    pub remove: Vec<String>,
 }
 
 /// What a layering installs.
@@ -132,6 +135,23 @@ pub(crate) struct Resolution {
     pub packages: Vec<ResolvedPackage>,
     /// The enabled repositories: id and generation time of their metadata.
     pub repos: Vec<(String, u64)>,
+    /// The base packages removed, as asked.
+    #[serde(default)]
+    pub removed: Vec<BasePackage>,
+    /// Removals asked for that the base has no package for.
+    #[serde(default)]
+    pub absent_removals: Vec<String>,
+}
+
+/// A package of the base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BasePackage {
+    pub nevra: String,
+    pub name: String,
+    pub epoch: u64,
+    pub version: String,
+    pub release: String,
+    pub arch: String,
 }
 
 /// A package a layering installs.

@@ -151,7 +151,7 @@ impl Modifiers {
     }
 
     /// The first modifier asking for what is not supported yet (local
-    /// packages, overrides), by its key.
+    /// packages, replacements), by its key.
     fn unsupported_request(&self) -> Option<&'static str> {
         [
             (
@@ -163,16 +163,8 @@ impl Modifiers {
                 non_empty(&self.install_fileoverride_local_packages),
             ),
             (
-                "override-remove-packages",
-                non_empty(&self.override_remove_packages),
-            ),
-            (
                 "override-replace-local-packages",
                 non_empty(&self.override_replace_local_packages),
-            ),
-            (
-                "override-reset-packages",
-                non_empty(&self.override_reset_packages),
             ),
         ]
         .into_iter()
@@ -503,6 +495,9 @@ impl DeployCall {
                 no_layering: o.no_layering,
                 idempotent: o.idempotent_layering,
                 allow_inactive: o.allow_inactive,
+                override_remove: m.override_remove_packages.clone().unwrap_or_default(),
+                override_reset: m.override_reset_packages.clone().unwrap_or_default(),
+                no_overrides: o.no_overrides,
             },
             lock_layering: env.lock_layering,
         };

@@ -144,11 +144,12 @@ impl super::Kind for Deploy {
         let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
         if !origin.requested_local_packages.is_empty()
             || !origin.requested_local_fileoverride_packages.is_empty()
-            || !origin.override_remove.is_empty()
             || !origin.override_replace_local.is_empty()
             || !origin.override_replace.is_empty()
         {
-            bail!("{LAYERING_UNSUPPORTED}; the deployment has local packages or overrides");
+            bail!(
+                "{LAYERING_UNSUPPORTED}; the deployment has local packages or replacement overrides"
+            );
         }
         if let Some((name, unit)) = &self.register_driver {
             driver::register(&self.runtime_dir, name, unit.as_deref())?;
@@ -405,7 +406,8 @@ impl Deploy {
             }
         };
         let custom_changed = origin.custom_origin != new_origin.custom_origin;
-        let packages_changed = origin.requested_packages != new_origin.requested_packages;
+        let packages_changed = origin.requested_packages != new_origin.requested_packages
+            || origin.override_remove != new_origin.override_remove;
         let initramfs_changed = origin.regenerate_initramfs != new_origin.regenerate_initramfs
             || origin.initramfs_args != new_origin.initramfs_args
             || origin.initramfs_etc != new_origin.initramfs_etc;
@@ -458,7 +460,10 @@ impl Deploy {
             &plan.csum,
             &plan.origin,
             Some(&previous),
-            &plan.new_requests,
+            &layer::NewRequests {
+                packages: plan.new_requests.clone(),
+                removals: self.packages.override_remove.iter().cloned().collect(),
+            },
             flags,
         )
     }

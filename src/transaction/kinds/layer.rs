@@ -17,7 +17,9 @@ use crate::layering::commit::{self, LayerMeta, STATE_KEY};
 use crate::layering::import::{self, Entry};
 use crate::layering::pkgcache::{self, CachedPackage};
 use crate::layering::request::inactive_error;
-use crate::layering::rpmmd::{self, Resolution, ResolveRequest, ResolvedPackage, Setup};
+use crate::layering::rpmmd::{
+    self, BasePackage, Resolution, ResolveRequest, ResolvedPackage, Setup,
+};
 use crate::layering::scripts::{self, Phase, Sandbox, Script};
 use crate::layering::selinux::{self, Labeler};
 use crate::layering::{pkglist, rpmdb};
@@ -205,17 +207,27 @@ fn install_order(infos: &[(String, PackageInfo)]) -> Vec<String> {
     order
 }
 
+/// What the call that layers asked for anew.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct NewRequests {
+    /// Packages to install (those the base provides are refused unless
+    /// inactive ones are allowed).
+    pub packages: BTreeSet<String>,
+    /// Base packages to remove (one the base lacks is an error; an older
+    /// removal the new base makes moot is kept, inactive).
+    pub removals: BTreeSet<String>,
+}
+
 /// Layers the requests of `origin` on commit `base`. `previous`: the
 /// merge deployment's commit (a layered one on the same base is reused when
-/// its state digest is the same). `new_requests`: the requests this call
-/// added (those the base provides are refused unless inactive ones are allowed).
+/// its state digest is the same).
 pub(crate) fn layer(
     ctx: &Ctx,
     setup: &Setup,
     base: &str,
     origin: &Origin,
     previous: Option<&str>,
-    new_requests: &BTreeSet<String>,
+    new: &NewRequests,
     flags: LayerFlags,
 ) -> Result<Layered> {
     let repo = ctx.sysroot.repo();
@@ -240,6 +252,7 @@ pub(crate) fn layer(
             .map(|c| (c.nevra.clone(), c.checksum.clone()))
             .collect(),
         download_dir: (!flags.dry_run).then(|| work.path.join("download")),
+        remove: origin.override_remove.iter().cloned().collect(),
     };
     // $releasever is the new base's.
     let setup = Setup {
@@ -253,7 +266,14 @@ pub(crate) fn layer(
         &ctx.cancellable,
     )?;
     stages.mark("resolve");
-    check_inactive(&res, new_requests, flags.allow_inactive)?;
+    check_inactive(&res, &new.packages, flags.allow_inactive)?;
+    if let Some(p) = res
+        .absent_removals
+        .iter()
+        .find(|p| new.removals.contains(*p))
+    {
+        bail!("Package \"{p}\" not found");
+    }
     let active: Vec<String> = {
         let inactive: BTreeSet<&String> = res.inactive.iter().map(|(r, _)| r).collect();
         origin
@@ -267,11 +287,17 @@ pub(crate) fn layer(
         report_plan(ctx, &res);
         return Ok(Layered::Stopped);
     }
-    let installed: Vec<(String, String)> = res
+    let mut installed: Vec<(String, String)> = res
         .packages
         .iter()
         .map(|p| (p.nevra.clone(), p.checksum.clone()))
         .collect();
+    installed.extend(
+        res.removed
+            .iter()
+            .map(|r| (format!("-{}", r.nevra), "removed".to_string())),
+    );
+    let removed = removed_files(&work.path.join("base"), &res.removed)?;
     let digest = commit::state_digest(&active, &installed);
     let pkgs = import_all(ctx, &repo, &res.packages, &cached, &work, labeler.as_ref())?;
     stages.mark("import");
@@ -304,9 +330,10 @@ pub(crate) fn layer(
     let source = if direct {
         ctx.progress.task_begin("Checking out packages");
         let mtree = assemble::overlay(&repo, base, &pkgs)?;
+        assemble::remove_from_overlay(&mtree, &removed.paths, &removed.dirs)?;
         ctx.progress.task_end("done");
         stages.mark("overlay");
-        write_rpmdb(ctx, &root, &infos, &work)?;
+        write_rpmdb(ctx, &root, &infos, &removed.names, &work)?;
         stages.mark("rpmdb");
         commit::Source::Overlay {
             mtree,
@@ -319,6 +346,7 @@ pub(crate) fn layer(
             base,
             &pkgs,
             &infos,
+            &removed,
             &root,
             &work,
             &devino,
@@ -337,6 +365,7 @@ pub(crate) fn layer(
         pkglist: pkglist::packages_of_file(&root.join(RPMDB))?,
         repos: res.repos.clone(),
         state_digest: digest,
+        removed: res.removed.clone(),
     };
     let commit = commit::commit(&repo, source, &meta, &ctx.cancellable)?;
     ctx.progress.task_end("done");
@@ -347,6 +376,35 @@ pub(crate) fn layer(
         if direct { " (overlaid)" } else { "" }
     ));
     Ok(Layered::Commit(commit))
+}
+
+/// The base packages a layering removes: their names, the paths in the
+/// tree of their files, and of their directories (removed when nothing is
+/// left in them: another package may own them too), deepest first.
+struct Removed {
+    names: Vec<String>,
+    paths: Vec<String>,
+    dirs: Vec<String>,
+}
+
+/// What goes with `removed`, read from the base's rpm database under
+/// `base_root` (the copy made for the depsolve, still the base's).
+fn removed_files(base_root: &Path, removed: &[BasePackage]) -> Result<Removed> {
+    let names: Vec<String> = removed.iter().map(|r| r.name.clone()).collect();
+    let (mut paths, mut dirs) = (Vec::new(), Vec::new());
+    if !names.is_empty() {
+        for (path, mode) in pkglist::files_of(&base_root.join(RPMDB), &names)? {
+            if let import::Placement::Tree(rel) = import::place(&path)? {
+                if mode & 0o170000 == 0o040000 {
+                    dirs.push(rel);
+                } else {
+                    paths.push(rel);
+                }
+            }
+        }
+    }
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    Ok(Removed { names, paths, dirs })
 }
 
 /// The parent of `commit` (the base of a layered commit).
@@ -445,6 +503,7 @@ fn assemble(
     base: &str,
     pkgs: &[CachedPackage],
     infos: &[(String, PackageInfo)],
+    removed: &Removed,
     root: &Path,
     work: &Workdir,
     devino: &ostree::RepoDevInoCache,
@@ -452,6 +511,7 @@ fn assemble(
 ) -> Result<()> {
     ctx.progress.task_begin("Checking out packages");
     assemble::checkout_all(repo, base, pkgs, root, devino, &ctx.cancellable)?;
+    assemble::remove_from_checkout(root, &removed.paths, &removed.dirs)?;
     ctx.progress.task_end("done");
     stages.mark("checkout");
     let order = install_order(infos);
@@ -472,7 +532,7 @@ fn assemble(
     }
     ran?;
     stages.mark("scripts");
-    write_rpmdb(ctx, root, infos, work)?;
+    write_rpmdb(ctx, root, infos, &removed.names, work)?;
     stages.mark("rpmdb");
     Ok(())
 }
@@ -483,9 +543,11 @@ fn write_rpmdb(
     ctx: &Ctx,
     root: &Path,
     infos: &[(String, PackageInfo)],
+    removed: &[String],
     work: &Workdir,
 ) -> Result<()> {
     ctx.progress.task_begin("Writing rpmdb");
+    rpmdb::erase(root, removed, &work.path)?;
     let headers: Vec<(String, Vec<u8>)> = install_order(infos)
         .iter()
         .filter_map(|n| infos.iter().find(|(k, _)| k == n))

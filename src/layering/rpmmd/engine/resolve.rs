@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::super::{Progress, Resolution, ResolveRequest, ResolvedPackage, Setup};
+use super::super::{BasePackage, Progress, Resolution, ResolveRequest, ResolvedPackage, Setup};
 use super::metadata::{self, Freshness, Load};
 use crate::ffi::dnf::{Context, Package, Query, Sack, State};
 use crate::helper::protocol::Emitter;
@@ -32,16 +32,24 @@ pub(super) fn resolve(
         filelists,
         rpmdb: true,
     };
+    // Only removals: the base's packages are all it takes, no repository.
+    if req.packages.is_empty() {
+        for r in metadata::enabled(ctx) {
+            r.set_enabled(sys::DNF_REPO_ENABLED_NONE);
+        }
+    }
     metadata::refresh(ctx, fresh, load, out)?;
     let sack = ctx
         .sack()
         .ok_or_else(|| anyhow!("libdnf made no package sack"))?;
     let (active, inactive) = split_inactive(&sack, &req.packages);
-    let packages = if active.is_empty() {
+    let (removals, absent_removals) = base_packages(&sack, &req.remove)?;
+    let removed: Vec<BasePackage> = removals.iter().map(base_package).collect();
+    let packages = if active.is_empty() && removals.is_empty() {
         Vec::new()
     } else {
         out.progress(Progress::Task("Resolving dependencies".into()));
-        let installs = solve(ctx, &sack, &active)?;
+        let installs = solve(ctx, &sack, &active, &removals)?;
         out.progress(Progress::TaskDone("done".into()));
         match &req.download_dir {
             Some(dir) => download(ctx, installs, &req.cached, dir, out)?,
@@ -56,7 +64,37 @@ pub(super) fn resolve(
         inactive,
         packages,
         repos,
+        removed,
+        absent_removals,
     })
+}
+
+/// The installed packages named `names`, one each, and the names no
+/// installed package has.
+fn base_packages(sack: &Sack, names: &[String]) -> Result<(Vec<Package>, Vec<String>)> {
+    let (mut out, mut absent) = (Vec::new(), Vec::new());
+    for n in names {
+        let mut q = system(sack);
+        q.filter(sys::HY_PKG_NAME, sys::HY_EQ, n);
+        let mut found = q.run();
+        match found.len() {
+            0 => absent.push(n.clone()),
+            1 => out.push(found.remove(0)),
+            _ => bail!("Multiple packages match \"{n}\""),
+        }
+    }
+    Ok((out, absent))
+}
+
+fn base_package(p: &Package) -> BasePackage {
+    BasePackage {
+        nevra: p.nevra(),
+        name: p.name(),
+        epoch: p.epoch(),
+        version: p.version(),
+        release: p.release(),
+        arch: p.arch(),
+    }
 }
 
 /// The installed packages.
@@ -98,12 +136,27 @@ fn nevras(pkgs: &[Package]) -> String {
     v.join(", ")
 }
 
-/// The packages to install for `requests`, every base package locked.
-fn solve(ctx: &Context, sack: &Sack, requests: &[String]) -> Result<Vec<Package>> {
+/// The packages to install for `requests`, every base package locked but
+/// the `removals`, which go.
+fn solve(
+    ctx: &Context,
+    sack: &Sack,
+    requests: &[String],
+    removals: &[Package],
+) -> Result<Vec<Package>> {
     let goal = ctx.goal();
+    let removing: Vec<String> = removals.iter().map(Package::nevra).collect();
     for pkg in system(sack).run() {
+        if removing.contains(&pkg.nevra()) {
+            continue;
+        }
         goal.lock(&pkg)
             .map_err(|e| anyhow!("Locking {}: {}", pkg.nevra(), e.message()))?;
+    }
+    for pkg in removals {
+        if !goal.erase(pkg) {
+            bail!("Cannot remove {}", pkg.nevra());
+        }
     }
     let missing: Vec<&str> = requests
         .iter()
@@ -115,7 +168,11 @@ fn solve(ctx: &Context, sack: &Sack, requests: &[String]) -> Result<Vec<Package>
     }
     goal.depsolve(sys::DNF_INSTALL | sys::DNF_ALLOW_UNINSTALL)
         .map_err(|e| anyhow!("{}", e.message()))?;
-    let removed = goal.erasures();
+    let removed: Vec<Package> = goal
+        .erasures()
+        .into_iter()
+        .filter(|p| !removing.contains(&p.nevra()))
+        .collect();
     if !removed.is_empty() {
         bail!("Base packages would be removed: {}", nevras(&removed));
     }

@@ -194,11 +194,12 @@ fn conflicts_and_refusals() {
         "Invalid custom-origin"
     );
     assert!(
-        err(
+        update(
             &[("override-remove-packages", vec!["foo"].to_variant())],
             &[]
         )
-        .contains("not supported yet")
+        .build("testos", &env())
+        .is_ok()
     );
     assert!(
         update(&[("install-packages", vec!["foo"].to_variant())], &[])
