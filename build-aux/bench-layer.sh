@@ -13,6 +13,8 @@
 #         the floor, in world B on the same tree in the same run: `ostree checkout
 #         -H` of v1, `rpm2cpio | cpio` of the same RPM into it, `ostree commit
 #         --link-checkout-speedup` of the result (and the checkout removed).
+#         Then `rpm-ostree override remove tp-base-b` (one base package out: the
+#         same depsolve, rpmdb and commit, no import), against the install.
 #      b. `rpm-ostree upgrade` v1 -> v2 of world A with a layered deployment pending
 #         (v1 + tp-tool, its package cached), against the same upgrade without
 #         the layer, rotating; each run from the same state (reset with the ostree
@@ -78,6 +80,19 @@ layer_bench() {
         li_b+=("$(run_in "$B" floor sh -c "$floor")")
         in_b sh -c 'ostree refs --repo=/ostree/repo --delete bench/floor && ostree prune --repo=/ostree/repo --refs-only' >/dev/null
     done
+    say "9a. override remove of one base package (tp-base-b): $LAYER_RUNS runs"
+    lr_a=()
+    for i in $(seq "$LAYER_RUNS"); do
+        t=$(run_in "$A" override "$RPMOSTREE" override remove tp-base-b) ||
+            fail "rpm-ostree override remove tp-base-b failed"
+        in_a "$RPMOSTREE" status --json | "$py" -c '
+import json, sys
+d = json.load(sys.stdin)["deployments"][0]
+sys.exit(0 if d.get("requested-base-removals") == ["tp-base-b"] and d.get("staged") else 1)' ||
+            fail "no staged deployment without tp-base-b after the override"
+        lr_a+=("$t")
+        layer_reset
+    done
     read_mem m7
 
     say "9b. upgrade v1 -> v2 with and without a layered package: $LAYER_RUNS runs each, rotating"
@@ -115,6 +130,8 @@ layer_report() {
         "<= 300 ms, upstream ($(verdict "$ia" 300 '<='))"
     echo "   runs (ms): this project $(list "${li_a[@]}"); by hand $(list "${li_b[@]}")"
     row "   peak RSS: rpm-md helper / daemon (VmHWM)" "$(mib "$(median "${li_helper[@]}")") / $(mib "$(median "${li_peak[@]}")")" "" "" ""
+    row "   override remove tp-base-b | the install" "$(median "${lr_a[@]}") ms" "$ia ms" "$(ratio "$(median "${lr_a[@]}")" "$ia")" "about 1"
+    echo "   runs (ms): override remove $(list "${lr_a[@]}")"
     row "   daemon RssAnon after the installs" "$(mib "$m7_anon")" "" "" "$(anon_goal "$m7_anon")"
     row "   upgrade v1->v2 layered | not layered" "$(median "${lu_l[@]}") ms" "$(median "${lu_u[@]}") ms" "$ly_ratio" \
         "<= 1.3 ($(verdict "$ly_ratio" 1.3 '<='))"

@@ -37,7 +37,8 @@
 #      after (build-aux/bench-rpmmd.sh).
 #   9. Package layering: install of one small package with warm metadata against
 #      the same install by hand (ostree checkout + rpm2cpio + ostree commit, in
-#      world B), peak memory of the rpm-md helper and the daemon; an upgrade of a
+#      world B), peak memory of the rpm-md helper and the daemon; override remove
+#      of one base package against that install; an upgrade of a
 #      layered system against the same upgrade without the layer
 #      (build-aux/bench-layer.sh).
 # If the daemon dies during a timed transaction (items 5-6), the crash is counted and
