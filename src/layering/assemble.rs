@@ -108,10 +108,21 @@ fn checkout(
     Ok(())
 }
 
-/// Checks out `base` and then `pkgs` into the (absent) directory `root`.
+/// What leaves the base before the packages come: the files of removed
+/// base packages and those of their directories left empty (paths in the
+/// tree; the directories deepest first).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Removals<'a> {
+    pub files: &'a [String],
+    pub dirs: &'a [String],
+}
+
+/// Checks out `base` into the (absent) directory `root`, takes `removals`
+/// out, then checks out `pkgs`.
 pub(crate) fn checkout_all(
     repo: &ostree::Repo,
     base: &str,
+    removals: Removals,
     pkgs: &[CachedPackage],
     root: &Path,
     devino: &ostree::RepoDevInoCache,
@@ -119,6 +130,7 @@ pub(crate) fn checkout_all(
 ) -> Result<()> {
     checkout(repo, base, root, false, devino, cancellable)
         .with_context(|| format!("Checking out {base}"))?;
+    remove_from_checkout(root, removals)?;
     for p in pkgs {
         checkout(repo, &p.commit, root, true, devino, cancellable)
             .with_context(|| format!("Checking out {}", p.nevra))?;
@@ -199,10 +211,12 @@ pub(crate) fn apply_owners(root: &Path, etc: &Path, entries: &[Entry]) -> Result
 pub(crate) fn overlay(
     repo: &ostree::Repo,
     base: &str,
+    removals: Removals,
     pkgs: &[CachedPackage],
 ) -> Result<ostree::MutableTree> {
     let mtree = ostree::MutableTree::from_commit(repo, base)
         .with_context(|| format!("Loading the tree of {base}"))?;
+    remove_from_overlay(&mtree, removals)?;
     for p in pkgs {
         let (commit, _) = repo.load_commit(&p.commit)?;
         let tree = ostree::checksum_from_bytes_v(&commit.child_value(6));
@@ -283,22 +297,16 @@ fn parent_of<'a>(
     Ok(Some((dir, name)))
 }
 
-/// Removes the files of removed base packages (`paths`, in the tree) from
-/// the overlaid tree `mtree`, then those of their directories (`dirs`,
-/// deepest first) left empty.
-pub(crate) fn remove_from_overlay(
-    mtree: &ostree::MutableTree,
-    paths: &[String],
-    dirs: &[String],
-) -> Result<()> {
-    for rel in paths {
+/// Takes `removals` out of the tree `mtree`.
+fn remove_from_overlay(mtree: &ostree::MutableTree, removals: Removals) -> Result<()> {
+    for rel in removals.files {
         if let Some((dir, name)) = parent_of(mtree, rel)?
             && matches!(lookup(&dir, name)?, Some((Some(_), None)))
         {
             dir.remove(name, true)?;
         }
     }
-    for rel in dirs {
+    for rel in removals.dirs {
         if let Some((dir, name)) = parent_of(mtree, rel)?
             && let Some((_, Some(sub))) = lookup(&dir, name)?
             && sub.copy_files().is_empty()
@@ -311,8 +319,8 @@ pub(crate) fn remove_from_overlay(
 }
 
 /// The same in the checkout at `root`.
-pub(crate) fn remove_from_checkout(root: &Path, paths: &[String], dirs: &[String]) -> Result<()> {
-    for rel in paths {
+fn remove_from_checkout(root: &Path, removals: Removals) -> Result<()> {
+    for rel in removals.files {
         let p = root.join(rel);
         match std::fs::symlink_metadata(&p) {
             Ok(m) if !m.is_dir() => {
@@ -321,7 +329,7 @@ pub(crate) fn remove_from_checkout(root: &Path, paths: &[String], dirs: &[String
             _ => {}
         }
     }
-    for rel in dirs {
+    for rel in removals.dirs {
         // Only an empty one goes.
         let _ = std::fs::remove_dir(root.join(rel));
     }

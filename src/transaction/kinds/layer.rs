@@ -329,8 +329,7 @@ pub(crate) fn layer(
     };
     let source = if direct {
         ctx.progress.task_begin("Checking out packages");
-        let mtree = assemble::overlay(&repo, base, &pkgs)?;
-        assemble::remove_from_overlay(&mtree, &removed.paths, &removed.dirs)?;
+        let mtree = assemble::overlay(&repo, base, removed.removals(), &pkgs)?;
         ctx.progress.task_end("done");
         stages.mark("overlay");
         write_rpmdb(ctx, &root, &infos, &removed.names, &work)?;
@@ -385,6 +384,15 @@ struct Removed {
     names: Vec<String>,
     paths: Vec<String>,
     dirs: Vec<String>,
+}
+
+impl Removed {
+    fn removals(&self) -> assemble::Removals<'_> {
+        assemble::Removals {
+            files: &self.paths,
+            dirs: &self.dirs,
+        }
+    }
 }
 
 /// What goes with `removed`, read from the base's rpm database under
@@ -510,8 +518,15 @@ fn assemble(
     stages: &mut Stages,
 ) -> Result<()> {
     ctx.progress.task_begin("Checking out packages");
-    assemble::checkout_all(repo, base, pkgs, root, devino, &ctx.cancellable)?;
-    assemble::remove_from_checkout(root, &removed.paths, &removed.dirs)?;
+    assemble::checkout_all(
+        repo,
+        base,
+        removed.removals(),
+        pkgs,
+        root,
+        devino,
+        &ctx.cancellable,
+    )?;
     ctx.progress.task_end("done");
     stages.mark("checkout");
     let order = install_order(infos);
