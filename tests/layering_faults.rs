@@ -1,8 +1,9 @@
 //! Layering faults that must end with a clear error and the sysroot, the
 //! origin and the repository's refs as they were: a package whose download
 //! does not match its checksum, a script that writes outside `/usr` and
-//! `/etc` (and one that writes into a base file, which gets a copy), and
-//! Cancel while packages download.
+//! `/etc` (and one that writes into a base file, which gets a copy), Cancel
+//! while packages download, and an origin with what this daemon cannot
+//! layer yet (replacements), refused until a reset drops it.
 
 mod common;
 
@@ -117,6 +118,42 @@ fn cancel_ends_a_layering_while_packages_download() {
         assert_eq!(snapshot(bed), before);
         assert!(pkgcache_refs(bed).is_empty());
         no_layer_workdirs(bed);
+        fsck(bed);
+    });
+}
+
+#[test]
+fn an_origin_with_replacements_is_refused_until_they_are_reset() {
+    with_repo(Options::default(), APP, |bed, _| {
+        // An origin as upstream writes it for `override replace ./x.rpm`.
+        let root = deployment_root(bed);
+        let origin = root.with_extension("0.origin");
+        let origin = if origin.exists() {
+            origin
+        } else {
+            std::path::PathBuf::from(format!("{}.origin", root.display()))
+        };
+        let mut text = std::fs::read_to_string(&origin).unwrap();
+        text.push_str("\n[overrides]\nreplace-local=0123abcd:tp-base-a-9.0-1.noarch;\n");
+        std::fs::write(&origin, text).unwrap();
+        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "Reload", None).unwrap();
+        let before = snapshot(bed);
+        let err = fails(bed, &["install", "tp-tool"]);
+        assert!(
+            err.contains("not supported yet by this rpm-ostree daemon; the deployment has local packages or replacement overrides"),
+            "{err}"
+        );
+        assert_eq!(snapshot(bed), before);
+        // Dropping them is allowed: the base again, no override left.
+        ok(bed, &["override", "reset", "--all"]);
+        let d = &deployments(bed)[0];
+        assert!(
+            d["requested-base-local-replacements"]
+                .get::<Vec<String>>()
+                .unwrap()
+                .is_empty()
+        );
+        ok(bed, &["install", "tp-tool"]);
         fsck(bed);
     });
 }

@@ -142,15 +142,6 @@ impl super::Kind for Deploy {
     fn execute(&self, ctx: &Ctx) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
         let (merge, origin) = merge_and_origin(ctx, &self.osname)?;
-        if !origin.requested_local_packages.is_empty()
-            || !origin.requested_local_fileoverride_packages.is_empty()
-            || !origin.override_replace_local.is_empty()
-            || !origin.override_replace.is_empty()
-        {
-            bail!(
-                "{LAYERING_UNSUPPORTED}; the deployment has local packages or replacement overrides"
-            );
-        }
         if let Some((name, unit)) = &self.register_driver {
             driver::register(&self.runtime_dir, name, unit.as_deref())?;
             if self.revision.as_deref() == Some("") {
@@ -160,6 +151,17 @@ impl super::Kind for Deploy {
             }
         }
         let plan = self.plan(ctx, &origin, &merge)?;
+        // What this daemon cannot layer yet stays refused, unless the call
+        // drops it (`reset`, `override reset --all`).
+        if !plan.origin.requested_local_packages.is_empty()
+            || !plan.origin.requested_local_fileoverride_packages.is_empty()
+            || !plan.origin.override_replace_local.is_empty()
+            || !plan.origin.override_replace.is_empty()
+        {
+            bail!(
+                "{LAYERING_UNSUPPORTED}; the deployment has local packages or replacement overrides"
+            );
+        }
         let layering = plan.origin.has_package_requests();
         if layering && self.lock_layering {
             bail!(LOCK_LAYERING);
@@ -407,7 +409,12 @@ impl Deploy {
         };
         let custom_changed = origin.custom_origin != new_origin.custom_origin;
         let packages_changed = origin.requested_packages != new_origin.requested_packages
-            || origin.override_remove != new_origin.override_remove;
+            || origin.requested_local_packages != new_origin.requested_local_packages
+            || origin.requested_local_fileoverride_packages
+                != new_origin.requested_local_fileoverride_packages
+            || origin.override_remove != new_origin.override_remove
+            || origin.override_replace_local != new_origin.override_replace_local
+            || origin.override_replace != new_origin.override_replace;
         let initramfs_changed = origin.regenerate_initramfs != new_origin.regenerate_initramfs
             || origin.initramfs_args != new_origin.initramfs_args
             || origin.initramfs_etc != new_origin.initramfs_etc;
