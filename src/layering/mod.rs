@@ -11,6 +11,7 @@ pub(crate) mod nevra;
 pub(crate) mod pkgcache;
 pub mod pkgdb;
 pub(crate) mod pkglist;
+pub(crate) mod removal;
 pub(crate) mod request;
 pub(crate) mod rpmdb;
 pub mod rpmmd;

@@ -17,12 +17,10 @@ use crate::layering::commit::{self, LayerMeta, STATE_KEY};
 use crate::layering::import::{self, Entry};
 use crate::layering::pkgcache::{self, CachedPackage};
 use crate::layering::request::inactive_error;
-use crate::layering::rpmmd::{
-    self, BasePackage, Resolution, ResolveRequest, ResolvedPackage, Setup,
-};
+use crate::layering::rpmmd::{self, Resolution, ResolveRequest, ResolvedPackage, Setup};
 use crate::layering::scripts::{self, Phase, Sandbox, Script};
 use crate::layering::selinux::{self, Labeler};
-use crate::layering::{pkglist, rpmdb};
+use crate::layering::{pkglist, removal, rpmdb};
 
 /// How far a layering goes, and what it may accept.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -297,7 +295,7 @@ pub(crate) fn layer(
             .iter()
             .map(|r| (format!("-{}", r.nevra), "removed".to_string())),
     );
-    let removed = removed_files(&work.path.join("base"), &res.removed)?;
+    let removed = removal::of(&work.path.join("base").join(RPMDB), &res.removed)?;
     let digest = commit::state_digest(&active, &installed);
     let pkgs = import_all(ctx, &repo, &res.packages, &cached, &work, labeler.as_ref())?;
     stages.mark("import");
@@ -375,44 +373,6 @@ pub(crate) fn layer(
         if direct { " (overlaid)" } else { "" }
     ));
     Ok(Layered::Commit(commit))
-}
-
-/// The base packages a layering removes: their names, the paths in the
-/// tree of their files, and of their directories (removed when nothing is
-/// left in them: another package may own them too), deepest first.
-struct Removed {
-    names: Vec<String>,
-    paths: Vec<String>,
-    dirs: Vec<String>,
-}
-
-impl Removed {
-    fn removals(&self) -> assemble::Removals<'_> {
-        assemble::Removals {
-            files: &self.paths,
-            dirs: &self.dirs,
-        }
-    }
-}
-
-/// What goes with `removed`, read from the base's rpm database under
-/// `base_root` (the copy made for the depsolve, still the base's).
-fn removed_files(base_root: &Path, removed: &[BasePackage]) -> Result<Removed> {
-    let names: Vec<String> = removed.iter().map(|r| r.name.clone()).collect();
-    let (mut paths, mut dirs) = (Vec::new(), Vec::new());
-    if !names.is_empty() {
-        for (path, mode) in pkglist::files_of(&base_root.join(RPMDB), &names)? {
-            if let import::Placement::Tree(rel) = import::place(&path)? {
-                if mode & 0o170000 == 0o040000 {
-                    dirs.push(rel);
-                } else {
-                    paths.push(rel);
-                }
-            }
-        }
-    }
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
-    Ok(Removed { names, paths, dirs })
 }
 
 /// The parent of `commit` (the base of a layered commit).
@@ -511,7 +471,7 @@ fn assemble(
     base: &str,
     pkgs: &[CachedPackage],
     infos: &[(String, PackageInfo)],
-    removed: &Removed,
+    removed: &removal::Removed,
     root: &Path,
     work: &Workdir,
     devino: &ostree::RepoDevInoCache,
