@@ -299,15 +299,7 @@ pub(crate) fn relabel(
     cancellable: &gio::Cancellable,
 ) -> Result<CachedPackage> {
     let what = || format!("Relabeling {}", pkg.nevra);
-    let (c, _) = repo.load_commit(&cached_pkg.commit).with_context(what)?;
-    let m = glib::VariantDict::new(Some(&c.child_value(0)));
-    let header = m
-        .lookup_value("rpmostree.metadata", Some(glib::VariantTy::BYTE_STRING))
-        .ok_or_else(|| anyhow!("The pkgcache commit of {} has no header", pkg.nevra))?
-        .fixed_array::<u8>()?
-        .to_vec();
-    let meta = rpm::PackageMetadata::parse(&mut std::io::Cursor::new(&header))
-        .map_err(|e| anyhow!("Reading the header of {}: {e}", pkg.nevra))?;
+    let (header, meta) = cached_pkg.header(repo).with_context(what)?;
     let placed = placed_of(&entries(&meta)?)?;
     std::fs::create_dir_all(work)?;
     let tree = work.join("tree");

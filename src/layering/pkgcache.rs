@@ -3,7 +3,7 @@
 //! that upstream and this daemon share it), reused by every layering that
 //! needs the same package from the same repodata.
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The refs of the pkgcache, below this prefix.
@@ -92,6 +92,22 @@ pub(crate) fn index(repo: &ostree::Repo) -> Result<BTreeMap<String, CachedPackag
         }
     }
     Ok(out)
+}
+
+impl CachedPackage {
+    /// The RPM header (lead + signature + header) its commit keeps, and the
+    /// header parsed.
+    pub(crate) fn header(&self, repo: &ostree::Repo) -> Result<(Vec<u8>, rpm::PackageMetadata)> {
+        let (c, _) = repo.load_commit(&self.commit)?;
+        let bytes = glib::VariantDict::new(Some(&c.child_value(0)))
+            .lookup_value("rpmostree.metadata", Some(glib::VariantTy::BYTE_STRING))
+            .ok_or_else(|| anyhow!("The pkgcache commit of {} has no header", self.nevra))?
+            .fixed_array::<u8>()?
+            .to_vec();
+        let meta = rpm::PackageMetadata::parse(&mut std::io::Cursor::new(&bytes))
+            .map_err(|e| anyhow!("Reading the header of {}: {e}", self.nevra))?;
+        Ok((bytes, meta))
+    }
 }
 
 /// Deletes the pkgcache refs not in `keep` (the packages some deployment

@@ -131,16 +131,6 @@ pub(crate) fn state_of(repo: &ostree::Repo, commit: &str) -> Option<String> {
         .flatten()
 }
 
-/// The header (lead + signature + header) a pkgcache commit keeps.
-fn header_of(repo: &ostree::Repo, p: &CachedPackage) -> Result<Vec<u8>> {
-    let (c, _) = repo.load_commit(&p.commit)?;
-    let meta = glib::VariantDict::new(Some(&c.child_value(0)));
-    let v = meta
-        .lookup_value("rpmostree.metadata", Some(glib::VariantTy::BYTE_STRING))
-        .ok_or_else(|| anyhow!("The pkgcache commit of {} has no header", p.nevra))?;
-    Ok(v.fixed_array::<u8>()?.to_vec())
-}
-
 /// What assembling needs of each package: its header bytes, files, scripts.
 struct PackageInfo {
     nevra: String,
@@ -152,25 +142,22 @@ struct PackageInfo {
 }
 
 fn package_info(repo: &ostree::Repo, p: &CachedPackage) -> Result<PackageInfo> {
-    let header = header_of(repo, p)?;
-    let meta = rpm::PackageMetadata::parse(&mut std::io::Cursor::new(&header))
-        .map_err(|e| anyhow!("Reading the header of {}: {e}", p.nevra))?;
+    let (header, meta) = p.header(repo)?;
     let names = |deps: Result<Vec<rpm::Dependency>, rpm::Error>| -> Vec<String> {
         deps.unwrap_or_default()
             .into_iter()
             .map(|d| d.name)
             .collect()
     };
+    let entries = import::entries(&meta)?;
+    let mut provides = names(meta.get_provides());
+    provides.extend(entries.iter().map(|e| e.path.clone()));
     Ok(PackageInfo {
         nevra: p.nevra.clone(),
-        entries: import::entries(&meta)?,
         scripts: scripts::of_package(&p.name, &meta)?,
         requires: names(meta.get_requires()),
-        provides: {
-            let mut v = names(meta.get_provides());
-            v.extend(import::entries(&meta)?.into_iter().map(|e| e.path));
-            v
-        },
+        provides,
+        entries,
         header,
     })
 }
