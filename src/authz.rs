@@ -242,7 +242,8 @@ pub(crate) async fn peer_may(
     }
     let pid = creds.as_ref().and_then(|c| c.unix_pid().ok()).unwrap_or(0);
     // The process that connected, not one that got its pid since.
-    let Some(start_time) = start_time.filter(|t| process_start_time(pid) == Some(*t)) else {
+    let Some(start_time) = start_time.filter(|t| crate::procstat::start_time(pid) == Some(*t))
+    else {
         return Ok(false);
     };
     let Some(subject) = Subject::unix_process(pid, start_time, uid) else {
@@ -257,35 +258,9 @@ pub(crate) async fn peer_may(
     }
 }
 
-/// The start time of process `pid` (clock ticks since boot, field 22 of
-/// `/proc/PID/stat`), what polkit identifies a process by with its pid.
-pub(crate) fn process_start_time(pid: i32) -> Option<u64> {
-    if pid <= 0 {
-        return None;
-    }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_start_time(&stat)
-}
-
-fn parse_start_time(stat: &str) -> Option<u64> {
-    // The command name (field 2) may hold spaces and parentheses: fields
-    // after the last ')' are plain; the start time is the 20th of them.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn start_times() {
-        let stat = "1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(parse_start_time(stat), Some(987654));
-        let me = process_start_time(std::process::id() as i32);
-        assert!(me.is_some_and(|t| t > 0));
-        assert_eq!(process_start_time(0), None);
-    }
 
     #[test]
     fn action_ids() {

@@ -16,6 +16,7 @@ pub(crate) mod fsutil;
 pub mod names;
 pub(crate) mod options;
 pub mod pkgdiff;
+pub(crate) mod procstat;
 pub(crate) mod progress;
 pub(crate) mod state_files;
 pub(crate) mod stdout;

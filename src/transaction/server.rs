@@ -222,7 +222,7 @@ impl PeerServer {
         self.peers.borrow_mut().push(Peer {
             conn: conn.clone(),
             uid,
-            start_time: crate::authz::process_start_time(pid),
+            start_time: crate::procstat::start_time(pid),
             registration: Some(registration),
             closed_handler: Some(closed_handler),
         });

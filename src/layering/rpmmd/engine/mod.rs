@@ -191,21 +191,10 @@ fn clear_stale_locks(lock_dir: &Path) {
         if path.extension().is_none_or(|x| x != "lock") {
             continue;
         }
-        let pid: Option<u32> = std::fs::read_to_string(&path)
+        let pid: Option<i32> = std::fs::read_to_string(&path)
             .ok()
             .and_then(|s| s.trim().parse().ok());
-        let alive = pid.is_some_and(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    let rest = &s[s.rfind(')')? + 1..];
-                    rest.split_whitespace()
-                        .next()
-                        .map(|st| st != "Z" && st != "X")
-                })
-                .unwrap_or(false)
-        });
-        if !alive {
+        if !pid.is_some_and(crate::procstat::is_running) {
             let _ = std::fs::remove_file(&path);
         }
     }
