@@ -128,6 +128,22 @@ pub(crate) struct Outcome {
 
 /// Calls `method` on the OS object, runs the transaction it returns, then
 /// reports whether a new default deployment was made.
+/// `UpdateDeployment(modifiers, options)` on the OS of `os`, as a
+/// deployment transaction (the command line added to `options`).
+pub(crate) fn update_deployment(
+    daemon: &super::cli::DaemonOpts,
+    os: &super::cli::OsOpts,
+    ctx: &Context,
+    modifiers: Opts,
+    options: Opts,
+    outcome: Outcome,
+) -> Result<Exit> {
+    let client = connection::connect(daemon, Some(os))?;
+    let options = options.set("initiating-command-line", ctx.cmdline.as_str());
+    let args = (modifiers, options).to_variant();
+    deployment_transaction(&client, ctx, "UpdateDeployment", &args, outcome)
+}
+
 pub(crate) fn deployment_transaction(
     client: &Client,
     ctx: &Context,

@@ -3,32 +3,28 @@
 //! deployment's package diff is printed.
 
 use anyhow::{Result, bail};
-use glib::prelude::*;
 
-use super::{Context, Opts, Outcome, RebootHint, deployment_transaction};
+use super::{Context, Opts, Outcome, RebootHint, update_deployment};
 use crate::client::Exit;
 use crate::client::cli::OverrideCmd;
 use crate::client::cli::OverrideOpts;
-use crate::client::connection;
 
 const UNDO_HINT: &str = "Use \"rpm-ostree override reset\" to undo overrides";
 
 fn update(o: &OverrideOpts, ctx: &Context, modifiers: Opts, no_overrides: bool) -> Result<Exit> {
-    let client = connection::connect(&o.daemon, Some(&o.os))?;
     let opts = Opts::default()
         .set("reboot", o.reboot)
         .set("no-pull-base", true)
         .set("cache-only", true)
         .set("dry-run", o.dry_run)
         .flag("no-overrides", no_overrides)
-        .set("lock-finalization", o.lock_finalization)
-        .set("initiating-command-line", ctx.cmdline.as_str());
-    let args = (modifiers, opts).to_variant();
-    deployment_transaction(
-        &client,
+        .set("lock-finalization", o.lock_finalization);
+    update_deployment(
+        &o.daemon,
+        &o.os,
         ctx,
-        "UpdateDeployment",
-        &args,
+        modifiers,
+        opts,
         Outcome {
             reboot: o.reboot,
             dry_run: o.dry_run,

@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 use glib::prelude::*;
 
-use super::{Context, Opts, Outcome, RebootHint, deployment_transaction};
+use super::{Context, Opts, Outcome, RebootHint, deployment_transaction, update_deployment};
 use crate::client::Exit;
 use crate::client::cli::{InstallArgs, LayeringOpts, ResetArgs, UninstallArgs};
 use crate::client::connection;
@@ -84,7 +84,6 @@ pub(crate) fn reset(a: ResetArgs, ctx: &Context) -> Result<Exit> {
     if let Some(p) = a.install.iter().find(|p| is_local(p)) {
         bail!("Installing local packages is not supported yet by this rpm-ostree: {p}");
     }
-    let client = connection::connect(&a.daemon, Some(&a.os))?;
     let mut modifiers = Opts::default();
     if !a.install.is_empty() {
         modifiers = modifiers.set("install-packages", a.install.clone());
@@ -99,14 +98,13 @@ pub(crate) fn reset(a: ResetArgs, ctx: &Context) -> Result<Exit> {
         .flag("no-layering", all || a.overlays)
         .flag("no-overrides", all || a.overrides)
         .flag("no-initramfs", all || a.initramfs)
-        .set("lock-finalization", a.lock_finalization)
-        .set("initiating-command-line", ctx.cmdline.as_str());
-    let args = (modifiers, opts).to_variant();
-    deployment_transaction(
-        &client,
+        .set("lock-finalization", a.lock_finalization);
+    update_deployment(
+        &a.daemon,
+        &a.os,
         ctx,
-        "UpdateDeployment",
-        &args,
+        modifiers,
+        opts,
         Outcome {
             reboot: a.reboot,
             dry_run: false,
