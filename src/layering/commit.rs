@@ -172,8 +172,7 @@ pub(crate) fn commit(
     m: &LayerMeta,
     cancellable: &gio::Cancellable,
 ) -> Result<String> {
-    repo.prepare_transaction(Some(cancellable))?;
-    let written = (|| -> Result<String> {
+    in_transaction(repo, cancellable, || {
         let mtree = match source {
             Source::Checkout {
                 root,
@@ -197,16 +196,7 @@ pub(crate) fn commit(
                             .to_variant()
                     });
                 }
-                let mtree = ostree::MutableTree::new();
-                let dir = std::fs::File::open(root)?;
-                repo.write_dfd_to_mtree(
-                    dir.as_raw_fd(),
-                    ".",
-                    &mtree,
-                    Some(&modifier),
-                    Some(cancellable),
-                )?;
-                mtree
+                tree_of_dir(repo, root, &modifier, cancellable)?
             }
             Source::Overlay { mtree, replace } => {
                 for (path, local) in &replace {
@@ -231,11 +221,44 @@ pub(crate) fn commit(
             u64::try_from(now).unwrap_or(0),
             Some(cancellable),
         )?;
-        repo.commit_transaction(Some(cancellable))?;
         Ok(commit.to_string())
-    })();
-    if written.is_err() {
+    })
+}
+
+/// Runs `f` in a repository transaction: committed if `f` succeeds, else
+/// aborted (nothing it wrote is referenced).
+pub(crate) fn in_transaction<T>(
+    repo: &ostree::Repo,
+    cancellable: &gio::Cancellable,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    repo.prepare_transaction(Some(cancellable))?;
+    let done = f().and_then(|v| {
+        repo.commit_transaction(Some(cancellable))?;
+        Ok(v)
+    });
+    if done.is_err() {
         let _ = repo.abort_transaction(gio::Cancellable::NONE);
     }
-    written
+    done
+}
+
+/// The directory `dir` written into the repository (under a transaction),
+/// through `modifier`, as a mutable tree.
+pub(crate) fn tree_of_dir(
+    repo: &ostree::Repo,
+    dir: &Path,
+    modifier: &ostree::RepoCommitModifier,
+    cancellable: &gio::Cancellable,
+) -> Result<ostree::MutableTree> {
+    let mtree = ostree::MutableTree::new();
+    let fd = std::fs::File::open(dir)?;
+    repo.write_dfd_to_mtree(
+        fd.as_raw_fd(),
+        ".",
+        &mtree,
+        Some(modifier),
+        Some(cancellable),
+    )?;
+    Ok(mtree)
 }

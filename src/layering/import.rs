@@ -10,11 +10,11 @@
 use anyhow::{Context, Result, anyhow, bail};
 use glib::prelude::*;
 use std::collections::BTreeMap;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::caps;
+use super::commit;
 use super::pkgcache::{self, CachedPackage};
 use super::selinux::Labeler;
 use crate::layering::rpmmd::ResolvedPackage;
@@ -426,17 +426,8 @@ fn commit_tree(
         meta.insert("rpmostree.sepolicy", l.csum.as_str());
     }
     let cache_ref = pkgcache::cache_ref(&pkg.name, &evr(pkg), &pkg.arch);
-    repo.prepare_transaction(Some(cancellable))?;
-    let written = (|| -> Result<String> {
-        let mtree = ostree::MutableTree::new();
-        let dir = std::fs::File::open(tree)?;
-        repo.write_dfd_to_mtree(
-            dir.as_raw_fd(),
-            ".",
-            &mtree,
-            Some(&modifier),
-            Some(cancellable),
-        )?;
+    commit::in_transaction(repo, cancellable, || {
+        let mtree = commit::tree_of_dir(repo, tree, &modifier, cancellable)?;
         if let Some(e) = label_error.borrow_mut().take() {
             return Err(e);
         }
@@ -454,13 +445,8 @@ fn commit_tree(
             Some(cancellable),
         )?;
         repo.transaction_set_ref(None, &cache_ref, Some(&commit));
-        repo.commit_transaction(Some(cancellable))?;
         Ok(commit.to_string())
-    })();
-    if written.is_err() {
-        let _ = repo.abort_transaction(gio::Cancellable::NONE);
-    }
-    written
+    })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
