@@ -111,6 +111,18 @@ impl Txn {
     }
 
     /// Waits for `Finished`; returns (success, message).
+    /// Cancels the transaction and checks that it finishes, failed and
+    /// saying so, within 5 s (what every phase must meet).
+    pub fn cancel_within_5s(&self) {
+        let t0 = std::time::Instant::now();
+        self.cancel().unwrap();
+        let (ok, msg) = self
+            .wait_finished(Duration::from_secs(5))
+            .expect("Finished within 5 s");
+        assert!(!ok && msg.contains("cancel"), "{msg}");
+        assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+
     pub fn wait_finished(&self, timeout: Duration) -> Option<(bool, String)> {
         let finished = || {
             self.events
