@@ -1,5 +1,5 @@
 # bench-layer.sh: item 9 of build-aux/bench.sh (sourced by it, after item 8; uses
-# its A, B, top, tbin, py, pids, in_a, in_b, run_in, reset_world, settle, read_mem,
+# its A, B, top, tbin, py, pids, in_a, in_b, run_in, serve_http, reset_world, settle, read_mem,
 # median, fail, say, dpid, RPMOSTREE, OSNAME, CSUM_V1, CSUM_V2).
 #
 #   9. Package layering on world A (booted v1, 5,000-file trees), from a repository
@@ -46,15 +46,7 @@ layer_bench() {
     mkdir -p "$d"
     "$tbin/rpms/build.sh" "$d/rpms"
     "$tbin/rpms/mkrepo.sh" "$d/repo" "$d"/rpms/tp-{app,lib,tool}-1.0-1.noarch.rpm
-    "$py" "$tbin/httpd.py" "$d/repo" >"$d/port" 2>"$d/httpd.log" &
-    pids+=($!)
-    local port=
-    for i in $(seq 100); do
-        port=$(head -n 1 "$d/port")
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    [ -n "$port" ] || fail "the layering repository's server did not start"
+    serve_http "$d/repo" "$d/server"
     root=$(find "$A/sysroot/ostree/deploy/$OSNAME/deploy" -mindepth 1 -maxdepth 1 -type d | head -n 1)
     rm -f "$root/etc/yum.repos.d/bench.repo"
     printf '[layer]\nname=Layer\nbaseurl=http://127.0.0.1:%s/\ngpgcheck=0\n' "$port" \

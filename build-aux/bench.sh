@@ -111,6 +111,19 @@ trap 'exit 143' TERM
 
 say() { printf '... %s\n' "$*" >&2; }
 fail() { echo "bench.sh: $*" >&2; exit 1; }
+serve_http() {  # DIR STATE [httpd.py OPTION...]: serves DIR on 127.0.0.1 (in $pids), sets port
+    local dir=$1 state=$2 i
+    shift 2
+    "$py" "$tbin/httpd.py" "$dir" "$@" >"$state.port" 2>"$state.httpd.log" &
+    pids+=($!)
+    port=
+    for i in $(seq 100); do
+        port=$(head -n 1 "$state.port")
+        [ -n "$port" ] && return 0
+        sleep 0.05
+    done
+    fail "the HTTP server for $dir did not start"
+}
 t0=$(date +%s%N)
 
 # ---------------------------------------------------------------- the test bed
