@@ -14,7 +14,7 @@ use crate::config::UpdatePolicy;
 use crate::error::BusError;
 use crate::layering::request::PackageChanges;
 use crate::options::{self, OptionSpec, Options};
-use crate::transaction::kinds::deploy::{Deploy, DeployFlags, LAYERING_UNSUPPORTED, Verb};
+use crate::transaction::kinds::deploy::{Deploy, DeployFlags, LOCAL_UNSUPPORTED, Verb};
 
 #[cfg(test)]
 mod tests;
@@ -398,7 +398,7 @@ impl DeployCall {
         let fail = |msg: &str| Err(BusError::failed(msg));
         if let Some(key) = m.unsupported_request() {
             return Err(BusError::failed(format!(
-                "{LAYERING_UNSUPPORTED} (modifier '{key}')"
+                "{LOCAL_UNSUPPORTED} (modifier '{key}')"
             )));
         }
         if non_empty(&m.install_fileoverride_packages) {
@@ -409,7 +409,8 @@ impl DeployCall {
         }
         if let Some(key) = m.assembly_request() {
             return Err(BusError::failed(format!(
-                "{LAYERING_UNSUPPORTED} (modifier '{key}')"
+                "Local assembly from a treefile or a local repository is not supported yet by \
+                 this rpm-ostree daemon (modifier '{key}')"
             )));
         }
         let refspec = m.set_refspec.clone();

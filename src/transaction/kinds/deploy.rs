@@ -106,8 +106,9 @@ fn has_pkglist(repo: &ostree::Repo, csum: &str) -> bool {
         .unwrap_or(false)
 }
 
-pub(crate) const LAYERING_UNSUPPORTED: &str =
-    "Package layering is not supported yet by this rpm-ostree daemon";
+/// What this daemon does not layer yet.
+pub(crate) const LOCAL_UNSUPPORTED: &str =
+    "Local packages and replacement overrides are not supported yet by this rpm-ostree daemon";
 
 const LOCK_LAYERING: &str = "Cannot operate; `LockLayering=true` in configuration.";
 
@@ -159,7 +160,7 @@ impl super::Kind for Deploy {
             || !plan.origin.override_replace.is_empty()
         {
             bail!(
-                "{LAYERING_UNSUPPORTED}; the deployment has local packages or replacement overrides"
+                "{LOCAL_UNSUPPORTED}; the deployment has local packages or replacement overrides"
             );
         }
         let layering = plan.origin.has_package_requests();
