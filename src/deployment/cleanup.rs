@@ -87,14 +87,10 @@ fn sync_base_refs(sysroot: &ostree::Sysroot) -> Result<()> {
         let Ok((commit, _)) = repo.load_commit(&d.csum()) else {
             continue;
         };
-        let layered =
-            glib::VariantDict::new(Some(&commit.child_value(0))).contains("rpmostree.clientlayer");
-        if let Some(parent) = layered
-            .then(|| ostree::commit_get_parent(&commit))
-            .flatten()
-            && !bases.iter().any(|b| *b == parent)
+        if let Some(base) = super::status::layered_base_of(&commit)
+            && !bases.contains(&base)
         {
-            bases.push(parent.to_string());
+            bases.push(base);
         }
     }
     let existing: std::collections::HashMap<String, String> = repo

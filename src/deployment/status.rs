@@ -52,6 +52,27 @@ pub(crate) struct CommitInfo {
     pub layered_on: Option<String>,
 }
 
+/// The parent of `commit` (a commit variant) when it is a client-layered
+/// commit (`rpmostree.clientlayer`): its base.
+pub(crate) fn layered_base_of(commit: &Variant) -> Option<String> {
+    glib::VariantDict::new(Some(&commit.child_value(0)))
+        .lookup::<bool>("rpmostree.clientlayer")
+        .ok()
+        .flatten()
+        .filter(|l| *l)
+        .and_then(|_| ostree::commit_get_parent(commit))
+        .map(|p| p.to_string())
+}
+
+/// The base of commit `csum`: its parent when it is client-layered, else
+/// itself.
+pub(crate) fn base_of(repo: &ostree::Repo, csum: &str) -> String {
+    repo.load_commit(csum)
+        .ok()
+        .and_then(|(c, _)| layered_base_of(&c))
+        .unwrap_or_else(|| csum.to_string())
+}
+
 pub(crate) fn commit_info(repo: &ostree::Repo, csum: &str) -> Option<CommitInfo> {
     let commit = repo.load_variant(ostree::ObjectType::Commit, csum).ok()?;
     let metadata = commit.child_value(0);
@@ -59,13 +80,7 @@ pub(crate) fn commit_info(repo: &ostree::Repo, csum: &str) -> Option<CommitInfo>
     let version = dict
         .lookup_value("version", Some(glib::VariantTy::STRING))
         .and_then(|v| v.str().map(String::from));
-    let layered_on = dict
-        .lookup::<bool>("rpmostree.clientlayer")
-        .ok()
-        .flatten()
-        .filter(|l| *l)
-        .and_then(|_| ostree::commit_get_parent(&commit))
-        .map(|p| p.to_string());
+    let layered_on = layered_base_of(&commit);
     Some(CommitInfo {
         version,
         timestamp: ostree::commit_get_timestamp(&commit),

@@ -15,7 +15,7 @@ use crate::deployment::origin::Origin;
 use crate::deployment::pull::{PullSpec, pull};
 use crate::deployment::refspec::Refspec;
 use crate::deployment::revision::{Revision, check_on_branch, resolve_rebase, resolve_version};
-use crate::deployment::status::deployment_id;
+use crate::deployment::status::{base_of, deployment_id};
 use crate::deployment::write::{self, NewDeployment, merge_and_origin};
 use crate::deployment::{cached_update, signatures};
 use crate::layering::pkgcache;
@@ -111,21 +111,6 @@ pub(crate) const LOCAL_UNSUPPORTED: &str =
     "Local packages and replacement overrides are not supported yet by this rpm-ostree daemon";
 
 const LOCK_LAYERING: &str = "Cannot operate; `LockLayering=true` in configuration.";
-
-/// The base commit of a deployment's commit: its parent when it is a
-/// layered commit, else itself.
-fn base_of(repo: &ostree::Repo, csum: &str) -> String {
-    let layered = repo
-        .load_commit(csum)
-        .map(|(c, _)| {
-            glib::VariantDict::new(Some(&c.child_value(0))).contains("rpmostree.clientlayer")
-        })
-        .unwrap_or(false);
-    match layered.then(|| layer::parent_of(repo, csum)).flatten() {
-        Some(parent) => parent,
-        None => csum.to_string(),
-    }
-}
 
 impl super::Kind for Deploy {
     fn reboots(&self) -> bool {
