@@ -116,9 +116,10 @@ fn cancel_ends_a_layering_while_packages_download() {
 }
 
 #[test]
-fn an_origin_with_replacements_is_refused_until_they_are_reset() {
+fn a_replacement_missing_from_the_pkgcache_is_refused_until_it_is_reset() {
     with_repo(Options::default(), APP, |bed, _| {
-        // An origin as upstream writes it for `override replace ./x.rpm`.
+        // An origin as upstream writes it for `override replace ./x.rpm`,
+        // whose package the pkgcache does not have (another repository's).
         let root = deployment_root(bed);
         let origin = root.with_extension("0.origin");
         let origin = if origin.exists() {
@@ -133,7 +134,10 @@ fn an_origin_with_replacements_is_refused_until_they_are_reset() {
         let before = snapshot(bed);
         let err = fails(bed, &["install", "tp-tool"]);
         assert!(
-            err.contains("not supported yet by this rpm-ostree daemon; the deployment has local packages or replacement overrides"),
+            err.contains(
+                "Failed to find cached package for 'tp-base-a-9.0-1.noarch'; \
+                 install it again from its file"
+            ),
             "{err}"
         );
         assert_eq!(snapshot(bed), before);

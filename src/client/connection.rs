@@ -420,6 +420,30 @@ impl Client {
         .map_err(|e| anyhow!("{}", clean_error(&e)))
     }
 
+    /// [`Self::os_call`] passing the descriptors `fds` along.
+    pub(crate) fn os_call_with_fds(
+        &self,
+        method: &str,
+        args: &Variant,
+        fds: &gio::UnixFDList,
+    ) -> Result<Variant> {
+        self.bus
+            .call_with_unix_fd_list_sync(
+                Some(names::BUS_NAME),
+                &self.os_path,
+                names::IFACE_OS,
+                method,
+                Some(args),
+                None,
+                gio::DBusCallFlags::ALLOW_INTERACTIVE_AUTHORIZATION,
+                LONG_TIMEOUT_MS,
+                Some(fds),
+                gio::Cancellable::NONE,
+            )
+            .map(|(v, _)| v)
+            .map_err(|e| anyhow!("{}", clean_error(&e)))
+    }
+
     pub(crate) fn reload(&self) -> Result<()> {
         call(
             &self.bus,

@@ -48,15 +48,36 @@ fn base_removals(d: &Dict) -> Vec<String> {
     };
     (0..list.n_children())
         .filter_map(|i| {
-            let t = list.child_value(i).as_variant()?;
-            let (_, name, epoch, version, release, _) =
-                t.get::<(String, String, u64, String, String, String)>()?;
-            let evr = if epoch == 0 {
-                format!("{version}-{release}")
-            } else {
-                format!("{epoch}:{version}-{release}")
-            };
+            let (name, evr, _) = nevra_parts(&list.child_value(i).as_variant()?)?;
             Some(format!("{name} {evr}"))
+        })
+        .collect()
+}
+
+/// A NEVRA tuple `(nevra, name, epoch, version, release, arch)`: its name,
+/// `[epoch:]version-release` and NEVRA.
+fn nevra_parts(t: &glib::Variant) -> Option<(String, String, String)> {
+    let (nevra, name, epoch, version, release, _) =
+        t.get::<(String, String, u64, String, String, String)>()?;
+    let evr = if epoch == 0 {
+        format!("{version}-{release}")
+    } else {
+        format!("{epoch}:{version}-{release}")
+    };
+    Some((name, evr, nevra))
+}
+
+/// `base-local-replacements`: (name, old EVR, new EVR, new NEVRA).
+fn local_replacements(d: &Dict) -> Vec<(String, String, String, String)> {
+    let Some(list) = d.get("base-local-replacements") else {
+        return Vec::new();
+    };
+    (0..list.n_children())
+        .filter_map(|i| {
+            let pair = list.child_value(i);
+            let (_, new_evr, new_nevra) = nevra_parts(&pair.child_value(0).as_variant()?)?;
+            let (name, old_evr, _) = nevra_parts(&pair.child_value(1).as_variant()?)?;
+            Some((name, old_evr, new_evr, new_nevra))
         })
         .collect()
 }
@@ -304,6 +325,39 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
     if !removed.is_empty() {
         out.kv(w, "RemovedBasePackages", &removed.join(" "));
     }
+    if input.verbose {
+        let active: Vec<String> = removed
+            .iter()
+            .filter_map(|r| r.split(' ').next().map(String::from))
+            .collect();
+        let mut inactive: Vec<String> = strv(d, "requested-base-removals")
+            .into_iter()
+            .filter(|r| !active.contains(r))
+            .collect();
+        inactive.sort_by_key(|p| p.to_lowercase());
+        if !inactive.is_empty() {
+            out.kv(w, "InactiveBaseRemovals", &inactive.join(" "));
+        }
+    }
+    let replaced = local_replacements(d);
+    if !replaced.is_empty() {
+        let mut lines: Vec<String> = replaced
+            .iter()
+            .map(|(name, old, new, _)| format!("{name} {old} -> {new}"))
+            .collect();
+        lines.sort_by_key(|p| p.to_lowercase());
+        out.kv(w, "LocalOverrides", &lines.join(", "));
+    }
+    if input.verbose {
+        let mut inactive: Vec<String> = strv(d, "requested-base-local-replacements")
+            .into_iter()
+            .filter(|r| !replaced.iter().any(|(_, _, _, nevra)| nevra == r))
+            .collect();
+        inactive.sort_by_key(|p| p.to_lowercase());
+        if !inactive.is_empty() {
+            out.kv(w, "InactiveLocalOverrides", &inactive.join(" "));
+        }
+    }
     let mut layered = strv(d, "packages");
     layered.sort_by_key(|p| p.to_lowercase());
     if input.verbose {
@@ -318,6 +372,11 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
     }
     if !layered.is_empty() {
         out.kv(w, "LayeredPackages", &layered.join(" "));
+    }
+    let mut local = strv(d, "requested-local-packages");
+    local.sort_by_key(|p| p.to_lowercase());
+    if !local.is_empty() {
+        out.kv(w, "LocalPackages", &local.join(" "));
     }
     if b(d, "regenerate-initramfs") {
         let args = strv(d, "initramfs-args");
@@ -440,3 +499,27 @@ pub(crate) fn render(input: &StatusInput) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod local_tests {
+    use super::*;
+    use glib::prelude::*;
+
+    #[test]
+    fn local_replacements_read_name_and_both_versions() {
+        let new = ("a-1:2-1.noarch", "a", 1u64, "2", "1", "noarch").to_variant();
+        let old = ("a-1-1.noarch", "a", 0u64, "1", "1", "noarch").to_variant();
+        let pair = (new, old).to_variant();
+        let list = glib::Variant::array_from_iter_with_type(pair.type_(), [pair.clone()]);
+        let mut d = Dict::new();
+        d.insert("base-local-replacements".into(), list);
+        assert_eq!(
+            local_replacements(&d),
+            [(
+                "a".to_string(),
+                "1-1".to_string(),
+                "1:2-1".to_string(),
+                "a-1:2-1.noarch".to_string()
+            )]
+        );
+    }
+}

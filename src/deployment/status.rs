@@ -145,19 +145,23 @@ pub(crate) fn deployment_dict(
         .as_ref()
         .and_then(|i| i.layered_on.clone())
         .unwrap_or_else(|| csum.clone());
-    // Base removals from the layered commit (replacements are a later
-    // issue: always present, and empty).
-    let removals = info
-        .as_ref()
-        .and_then(|i| {
-            glib::VariantDict::new(Some(&i.metadata)).lookup_value(
-                "rpmostree.removed-base-packages",
-                Some(glib::VariantTy::new("av").expect("valid type")),
-            )
-        })
-        .unwrap_or_else(|| {
-            Variant::array_from_iter_with_type(glib::VariantTy::VARIANT, Vec::<Variant>::new())
-        });
+    // Base removals and replacements, from the layered commit.
+    let layered = |key: &str, ty: &str| {
+        info.as_ref()
+            .and_then(|i| {
+                glib::VariantDict::new(Some(&i.metadata))
+                    .lookup_value(key, Some(glib::VariantTy::new(ty).expect("valid type")))
+            })
+            .unwrap_or_else(|| {
+                let elem = glib::VariantTy::new(ty)
+                    .expect("valid type")
+                    .element()
+                    .to_owned();
+                Variant::array_from_iter_with_type(&elem, Vec::<Variant>::new())
+            })
+    };
+    let removals = layered("rpmostree.removed-base-packages", "av");
+    let replacements = layered("rpmostree.replaced-base-packages", "a(vv)");
     match info {
         Some(info) => {
             if let Some(v) = &info.version {
@@ -200,13 +204,7 @@ pub(crate) fn deployment_dict(
         }
     }
     put("base-removals", removals);
-    put(
-        "base-local-replacements",
-        Variant::array_from_iter_with_type(
-            glib::VariantTy::new("(vv)").expect("valid type"),
-            Vec::<Variant>::new(),
-        ),
-    );
+    put("base-local-replacements", replacements);
     put("base-remote-replacements", Dict::new().to_variant());
 
     if let Some(kf) = d.origin() {
@@ -214,6 +212,14 @@ pub(crate) fn deployment_dict(
         origin_keys(&repo, &origin, &base_csum, sigs, &mut put);
     }
     m
+}
+
+/// The NEVRAs of local package entries (`<sha256>:<nevra>`).
+fn nevras(entries: &std::collections::BTreeSet<String>) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| e.split_once(':').map_or(e.as_str(), |(_, n)| n).to_string())
+        .collect()
 }
 
 /// The keys that come from the origin file.
@@ -262,17 +268,11 @@ fn origin_keys(
     );
     put(
         "requested-local-packages",
-        strv(origin.requested_local_packages.iter().cloned().collect()),
+        strv(nevras(&origin.requested_local_packages)),
     );
     put(
         "requested-local-fileoverride-packages",
-        strv(
-            origin
-                .requested_local_fileoverride_packages
-                .iter()
-                .cloned()
-                .collect(),
-        ),
+        strv(nevras(&origin.requested_local_fileoverride_packages)),
     );
     put(
         "requested-base-removals",
@@ -280,7 +280,7 @@ fn origin_keys(
     );
     put(
         "requested-base-local-replacements",
-        strv(origin.override_replace_local.iter().cloned().collect()),
+        strv(nevras(&origin.override_replace_local)),
     );
     put(
         "regenerate-initramfs",

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::nevra::Package;
 use super::pkglist;
-use super::rpmmd::BasePackage;
+use super::rpmmd::{BasePackage, ResolvedPackage};
 use super::selinux::Labeler;
 
 /// Upstream's version of the layered commit format.
@@ -31,6 +31,18 @@ pub(crate) struct LayerMeta {
     pub state_digest: String,
     /// The base packages removed.
     pub removed: Vec<BasePackage>,
+    /// The base packages replaced: (new, old).
+    pub replaced: Vec<(ResolvedPackage, BasePackage)>,
+}
+
+/// A package as upstream's metadata spells it: `(nevra, name, epoch,
+/// version, release, arch)`.
+fn nevra_tuple(nevra: &str, name: &str, epoch: u64, v: &str, r: &str, arch: &str) -> glib::Variant {
+    (nevra, name, epoch, v, r, arch).to_variant()
+}
+
+fn base_tuple(p: &BasePackage) -> glib::Variant {
+    nevra_tuple(&p.nevra, &p.name, p.epoch, &p.version, &p.release, &p.arch)
 }
 
 /// The state digest of a layering: what was asked, and exactly what was
@@ -84,28 +96,33 @@ fn metadata(repo: &ostree::Repo, root: &gio::File, m: &LayerMeta) -> Result<glib
     let removed: Vec<glib::Variant> = m
         .removed
         .iter()
-        .map(|r| {
-            (
-                r.nevra.as_str(),
-                r.name.as_str(),
-                r.epoch,
-                r.version.as_str(),
-                r.release.as_str(),
-                r.arch.as_str(),
-            )
-                .to_variant()
-                .to_variant()
-        })
+        .map(|r| base_tuple(r).to_variant())
         .collect();
     d.insert_value(
         "rpmostree.removed-base-packages",
         &glib::Variant::array_from_iter_with_type(glib::VariantTy::VARIANT, removed),
     );
+    let replaced: Vec<glib::Variant> = m
+        .replaced
+        .iter()
+        .map(|(new, old)| {
+            let n = nevra_tuple(
+                &new.nevra,
+                &new.name,
+                new.epoch,
+                &new.version,
+                &new.release,
+                &new.arch,
+            );
+            // A tuple of Variants is `(vv)`: each wrapped once.
+            (n, base_tuple(old)).to_variant()
+        })
+        .collect();
     d.insert_value(
         "rpmostree.replaced-base-packages",
         &glib::Variant::array_from_iter_with_type(
             glib::VariantTy::new("(vv)").expect("valid type"),
-            Vec::<glib::Variant>::new(),
+            replaced,
         ),
     );
     d.insert_value(

@@ -132,7 +132,7 @@ fn nevra_tuple(p: &ResolvedPackage) -> glib::Variant {
 
 /// The lead, signature and header of the RPM at `path` (the file without
 /// its payload), and its header metadata.
-fn header_bytes(path: &Path) -> Result<(Vec<u8>, rpm::PackageMetadata)> {
+pub(crate) fn header_bytes(path: &Path) -> Result<(Vec<u8>, rpm::PackageMetadata)> {
     let meta = rpm::PackageMetadata::open(path).map_err(|e| anyhow!("{e}"))?;
     let end = usize::try_from(meta.get_package_segment_offsets().payload)?;
     let mut bytes = std::fs::read(path)?;
@@ -449,7 +449,7 @@ fn commit_tree(
     })
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let mut c = glib::Checksum::new(glib::ChecksumType::Sha256).expect("sha256 exists");
     c.update(bytes);
     c.string().map(|s| s.to_string()).unwrap_or_default()

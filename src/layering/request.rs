@@ -25,6 +25,10 @@ pub(crate) struct PackageChanges {
     pub override_reset: Vec<String>,
     /// Drop every override first (`no-overrides`).
     pub no_overrides: bool,
+    /// Local packages to layer, imported already: `<sha256>:<nevra>`.
+    pub install_local: Vec<String>,
+    /// Local packages replacing base ones, imported already.
+    pub replace_local: Vec<String>,
 }
 
 impl PackageChanges {
@@ -57,14 +61,38 @@ impl PackageChanges {
             origin.override_replace.clear();
         }
         for p in &self.override_reset {
-            if !origin.override_remove.remove(p) {
+            let replacement = origin
+                .override_replace_local
+                .iter()
+                .find(|l| local_matches(l, p))
+                .cloned();
+            let removed = origin.override_remove.remove(p);
+            let replaced = replacement.is_some_and(|l| origin.override_replace_local.remove(&l));
+            if !removed && !replaced {
                 bail!("No overrides for package '{p}'");
             }
         }
         for p in &self.override_remove {
-            if !origin.override_remove.insert(p.clone()) {
+            if has_replacement(origin, p) || !origin.override_remove.insert(p.clone()) {
                 bail!("Override already exists for package '{p}'");
             }
+        }
+        for l in &self.replace_local {
+            let name = super::local::entry_name(l).unwrap_or_default();
+            if origin.override_remove.contains(&name) || has_replacement(origin, &name) {
+                bail!("Override already exists for package '{name}'");
+            }
+            origin.override_replace_local.insert(l.clone());
+        }
+        for l in &self.install_local {
+            if origin.requested_local_packages.contains(l) {
+                if !self.idempotent {
+                    let nevra = super::local::entry_nevra(l);
+                    bail!("Package/capability '{nevra}' is already requested");
+                }
+                continue;
+            }
+            origin.requested_local_packages.insert(l.clone());
         }
         let mut added = BTreeSet::new();
         for p in &self.install {
@@ -81,11 +109,18 @@ impl PackageChanges {
     }
 }
 
+/// True if `origin` replaces the base package `name` with a local one.
+fn has_replacement(origin: &Origin, name: &str) -> bool {
+    origin
+        .override_replace_local
+        .iter()
+        .any(|l| super::local::entry_name(l).as_deref() == Some(name))
+}
+
 /// True if the local request `entry` (`<sha256>:<nevra>`) is the package
 /// `p` (its NEVRA, or its name).
 fn local_matches(entry: &str, p: &str) -> bool {
-    let nevra = entry.split_once(':').map_or(entry, |(_, n)| n);
-    nevra == p || super::nevra::Package::parse_nevra(nevra).is_some_and(|pkg| pkg.name == p)
+    super::local::entry_nevra(entry) == p || super::local::entry_name(entry).as_deref() == Some(p)
 }
 
 /// The refusal of requests the base provides already.
@@ -172,6 +207,40 @@ mod tests {
             .insert("0123abcd:tp-tool-1.0-1.noarch".into());
         changes(&[], &["tp-tool"]).apply(&mut o).unwrap();
         assert!(o.requested_local_packages.is_empty());
+    }
+
+    #[test]
+    fn local_replacements_and_their_reset() {
+        let mut o = Origin::default();
+        let replace = PackageChanges {
+            replace_local: vec!["ab12:tp-base-b-2.0-1.noarch".into()],
+            ..Default::default()
+        };
+        replace.apply(&mut o).unwrap();
+        assert_eq!(
+            replace.apply(&mut o).unwrap_err().to_string(),
+            "Override already exists for package 'tp-base-b'"
+        );
+        let remove = PackageChanges {
+            override_remove: vec!["tp-base-b".into()],
+            ..Default::default()
+        };
+        assert!(remove.apply(&mut o).is_err());
+        let reset = PackageChanges {
+            override_reset: vec!["tp-base-b".into()],
+            ..Default::default()
+        };
+        reset.apply(&mut o).unwrap();
+        assert!(o.override_replace_local.is_empty());
+        let local = PackageChanges {
+            install_local: vec!["cd34:tp-tool-1.0-1.noarch".into()],
+            ..Default::default()
+        };
+        local.apply(&mut o).unwrap();
+        assert_eq!(
+            local.apply(&mut o).unwrap_err().to_string(),
+            "Package/capability 'tp-tool-1.0-1.noarch' is already requested"
+        );
     }
 
     #[test]

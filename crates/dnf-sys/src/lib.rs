@@ -37,6 +37,8 @@ pub type HyGoal = *mut HyGoalOpaque;
 
 /// `HY_SYSTEM_REPO_NAME`: the repository of the installed packages.
 pub const HY_SYSTEM_REPO_NAME: &str = "@System";
+/// `HY_CMDLINE_REPO_NAME`: the repository of packages added from files.
+pub const HY_CMDLINE_REPO_NAME: &str = "@commandline";
 
 // enum _hy_key_name_e (hy-types.h)
 pub const HY_PKG_ARCH: i32 = 2;
@@ -140,6 +142,7 @@ unsafe extern "C" {
     pub fn hy_goal_lock(goal: HyGoal, pkg: *mut DnfPackage, error: *mut *mut GError)
     -> libc::c_int;
     pub fn hy_goal_erase(goal: HyGoal, pkg: *mut DnfPackage) -> libc::c_int;
+    pub fn hy_goal_install(goal: HyGoal, new_pkg: *mut DnfPackage) -> libc::c_int;
     pub fn dnf_goal_depsolve(goal: HyGoal, flags: u32, error: *mut *mut GError) -> gboolean;
     /// New arrays (unref them) of `DnfPackage*` they own.
     pub fn hy_goal_list_installs(goal: HyGoal, error: *mut *mut GError) -> *mut GPtrArray;
@@ -199,6 +202,12 @@ unsafe extern "C" {
     // dnf-sack.h
     pub fn dnf_sack_get_type() -> GType;
     pub fn dnf_sack_count(sack: *mut DnfSack) -> libc::c_int;
+    /// Adds the RPM file `path` to the `@commandline` repository; a new
+    /// package (transfer full), NULL if the file is not a readable RPM.
+    pub fn dnf_sack_add_cmdline_package(
+        sack: *mut DnfSack,
+        path: *const libc::c_char,
+    ) -> *mut DnfPackage;
 
     // hy-query.h
     pub fn hy_query_create(sack: *mut DnfSack) -> HyQuery;

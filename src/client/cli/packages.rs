@@ -158,6 +158,15 @@ pub struct OverrideReplaceArgs {
     /// Remove a package
     #[arg(long, value_name = "PKG")]
     pub remove: Vec<String>,
+    /// Enable experimental features
+    #[arg(long, hide = true)]
+    pub experimental: bool,
+    /// Pin to the current versions of the packages
+    #[arg(long, hide = true)]
+    pub freeze: bool,
+    /// Source for the replacements (repo=NAME)
+    #[arg(long, value_name = "KIND=NAME", hide = true)]
+    pub from: Option<String>,
     #[arg(value_name = "PACKAGE")]
     pub packages: Vec<String>,
 }

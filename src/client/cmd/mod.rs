@@ -19,6 +19,7 @@ mod finalize;
 mod initramfs;
 mod internals;
 mod kargs;
+mod local_rpms;
 mod overrides;
 mod pkg;
 mod rebase;
@@ -126,24 +127,26 @@ pub(crate) struct Outcome {
     pub hint: RebootHint,
 }
 
-/// Calls `method` on the OS object, runs the transaction it returns, then
-/// reports whether a new default deployment was made.
 /// `UpdateDeployment(modifiers, options)` on the OS of `os`, as a
-/// deployment transaction (the command line added to `options`).
+/// deployment transaction (the command line added to `options`), with the
+/// descriptors `fds` (local RPMs) if any.
 pub(crate) fn update_deployment(
     daemon: &super::cli::DaemonOpts,
     os: &super::cli::OsOpts,
     ctx: &Context,
     modifiers: Opts,
     options: Opts,
+    fds: Option<&gio::UnixFDList>,
     outcome: Outcome,
 ) -> Result<Exit> {
     let client = connection::connect(daemon, Some(os))?;
     let options = options.set("initiating-command-line", ctx.cmdline.as_str());
     let args = (modifiers, options).to_variant();
-    deployment_transaction(&client, ctx, "UpdateDeployment", &args, outcome)
+    deployment_transaction_with_fds(&client, ctx, "UpdateDeployment", &args, fds, outcome)
 }
 
+/// Calls `method` on the OS object, runs the transaction it returns, then
+/// reports whether a new default deployment was made.
 pub(crate) fn deployment_transaction(
     client: &Client,
     ctx: &Context,
@@ -151,8 +154,23 @@ pub(crate) fn deployment_transaction(
     args: &Variant,
     outcome: Outcome,
 ) -> Result<Exit> {
+    deployment_transaction_with_fds(client, ctx, method, args, None, outcome)
+}
+
+/// [`deployment_transaction`], passing the descriptors `fds` along.
+pub(crate) fn deployment_transaction_with_fds(
+    client: &Client,
+    ctx: &Context,
+    method: &str,
+    args: &Variant,
+    fds: Option<&gio::UnixFDList>,
+    outcome: Outcome,
+) -> Result<Exit> {
     let before = connection::default_deployment_id(&client.initial.1);
-    let reply = client.os_call(method, args)?;
+    let reply = match fds {
+        Some(fds) => client.os_call_with_fds(method, args, fds)?,
+        None => client.os_call(method, args)?,
+    };
     let address = reply.child_value(0).str().unwrap_or_default().to_string();
     txn::run(Some(&client.bus), &address, ctx.quiet)?;
     if outcome.reboot {

@@ -4,14 +4,22 @@
 use anyhow::{Result, bail};
 use glib::prelude::*;
 
-use super::{Context, Opts, Outcome, RebootHint, deployment_transaction, update_deployment};
+use super::local_rpms::{LocalRpms, is_local};
+use super::{Context, Opts, Outcome, RebootHint, deployment_transaction};
+use super::{deployment_transaction_with_fds, update_deployment};
 use crate::client::Exit;
 use crate::client::cli::{InstallArgs, LayeringOpts, ResetArgs, UninstallArgs};
 use crate::client::connection;
 
-/// True if `p` names a local package (a file or URL), not a repository one.
-fn is_local(p: &str) -> bool {
-    p.ends_with(".rpm") || p.starts_with("file://") || p.contains("://")
+/// Repository packages and local ones (files, opened) of `packages`.
+fn split_local(
+    packages: &[String],
+) -> Result<(Vec<String>, LocalRpms, Vec<glib::variant::Handle>)> {
+    let (local, names): (Vec<String>, Vec<String>) =
+        packages.iter().cloned().partition(|p| is_local(p));
+    let mut rpms = LocalRpms::new();
+    let handles = rpms.add(&local)?;
+    Ok((names, rpms, handles))
 }
 
 fn change(
@@ -25,9 +33,7 @@ fn change(
     if o.apply_live {
         bail!("--apply-live is not supported yet by this rpm-ostree");
     }
-    if let Some(p) = add.iter().find(|p| is_local(p)) {
-        bail!("Installing local packages is not supported yet by this rpm-ostree: {p}");
-    }
+    let (names, rpms, handles) = split_local(add)?;
     let client = connection::connect(&o.daemon, Some(&o.os))?;
     let opts = Opts::default()
         .set("reboot", o.reboot)
@@ -40,19 +46,25 @@ fn change(
         .set("lock-finalization", o.lock_finalization)
         .flag("no-layering", all)
         .set("initiating-command-line", ctx.cmdline.as_str());
-    let args = (opts, add.to_vec(), remove.to_vec()).to_variant();
-    deployment_transaction(
-        &client,
-        ctx,
-        "PkgChange",
-        &args,
-        Outcome {
-            reboot: o.reboot,
-            dry_run: o.dry_run,
-            unchanged_exit_77: o.unchanged_exit_77,
-            hint: RebootHint::Plain,
-        },
-    )
+    let outcome = Outcome {
+        reboot: o.reboot,
+        dry_run: o.dry_run,
+        unchanged_exit_77: o.unchanged_exit_77,
+        hint: RebootHint::Plain,
+    };
+    if rpms.is_empty() {
+        let args = (opts, names, remove.to_vec()).to_variant();
+        return deployment_transaction(&client, ctx, "PkgChange", &args, outcome);
+    }
+    // Local packages cannot go through PkgChange: UpdateDeployment, with
+    // the files as descriptors.
+    let modifiers = Opts::default()
+        .set("install-packages", names)
+        .set("uninstall-packages", remove.to_vec())
+        .set("install-local-packages", handles);
+    let args = (modifiers, opts).to_variant();
+    let fds = Some(&rpms.fds);
+    deployment_transaction_with_fds(&client, ctx, "UpdateDeployment", &args, fds, outcome)
 }
 
 pub(crate) fn install(a: InstallArgs, ctx: &Context) -> Result<Exit> {
@@ -81,12 +93,13 @@ pub(crate) fn uninstall(a: UninstallArgs, ctx: &Context) -> Result<Exit> {
 /// `--install`/`--uninstall` then change the layer of the result.
 pub(crate) fn reset(a: ResetArgs, ctx: &Context) -> Result<Exit> {
     let all = !(a.overlays || a.overrides || a.initramfs);
-    if let Some(p) = a.install.iter().find(|p| is_local(p)) {
-        bail!("Installing local packages is not supported yet by this rpm-ostree: {p}");
-    }
+    let (names, rpms, handles) = split_local(&a.install)?;
     let mut modifiers = Opts::default();
-    if !a.install.is_empty() {
-        modifiers = modifiers.set("install-packages", a.install.clone());
+    if !names.is_empty() {
+        modifiers = modifiers.set("install-packages", names);
+    }
+    if !handles.is_empty() {
+        modifiers = modifiers.set("install-local-packages", handles);
     }
     if !a.uninstall.is_empty() {
         modifiers = modifiers.set("uninstall-packages", a.uninstall.clone());
@@ -105,6 +118,7 @@ pub(crate) fn reset(a: ResetArgs, ctx: &Context) -> Result<Exit> {
         ctx,
         modifiers,
         opts,
+        (!rpms.is_empty()).then_some(&rpms.fds),
         Outcome {
             reboot: a.reboot,
             dry_run: false,

@@ -14,6 +14,17 @@ impl Sack {
     fn ptr(&self) -> *mut sys::DnfSack {
         self.0.as_ptr() as *mut sys::DnfSack
     }
+
+    /// Adds the RPM file at `path` (a header is enough) to the
+    /// `@commandline` repository; `None` if it is not a readable RPM.
+    pub(crate) fn add_cmdline_package(&self, path: &std::path::Path) -> Option<Package> {
+        let p = super::cpath(path);
+        // SAFETY: a valid sack; libdnf copies the path; the package it
+        // returns is ours (transfer full), or NULL.
+        let pkg = unsafe { sys::dnf_sack_add_cmdline_package(self.ptr(), p.as_ptr()) };
+        // SAFETY: a new DnfPackage GObject we own, when not NULL.
+        (!pkg.is_null()).then(|| Package(unsafe { glib::Object::from_glib_full(pkg as *mut _) }))
+    }
 }
 
 /// `HyQuery` over a sack (which it keeps alive).
@@ -195,6 +206,12 @@ impl Goal {
     pub(crate) fn erase(&self, pkg: &Package) -> bool {
         // SAFETY: a valid goal and package; the goal keeps its own reference.
         unsafe { sys::hy_goal_erase(self.goal, pkg.ptr()) == 0 }
+    }
+
+    /// Installs `pkg` (a package of the sack, e.g. from a file).
+    pub(crate) fn install(&self, pkg: &Package) -> bool {
+        // SAFETY: a valid goal and package; the goal keeps its own reference.
+        unsafe { sys::hy_goal_install(self.goal, pkg.ptr()) == 0 }
     }
 
     pub(crate) fn depsolve(&self, flags: u32) -> Result<(), glib::Error> {

@@ -123,6 +123,12 @@ pub(crate) struct ResolveRequest {
     /// Base packages to remove, by name.
     #[serde(default)]
     pub remove: Vec<String>,
+    /// Local packages to install: RPM files (headers from the pkgcache).
+    #[serde(default)]
+    pub local: Vec<PathBuf>,
+    /// Local packages replacing the base packages of the same names.
+    #[serde(default)]
+    pub replace_local: Vec<PathBuf>,
 }
 
 /// What a layering installs.
@@ -141,6 +147,14 @@ pub(crate) struct Resolution {
     /// Removals asked for that the base has no package for.
     #[serde(default)]
     pub absent_removals: Vec<String>,
+    /// Base packages replaced: the new package (among `packages`) and the
+    /// base package it replaces.
+    #[serde(default)]
+    pub replaced: Vec<(String, BasePackage)>,
+    /// Replacements the base makes moot, by NEVRA: true when the base has
+    /// that very NEVRA, false when it has no package of that name.
+    #[serde(default)]
+    pub inactive_replacements: Vec<(String, bool)>,
 }
 
 /// A package of the base.

@@ -15,6 +15,8 @@ use crate::error::BusError;
 use crate::layering::request::PackageChanges;
 use crate::options::{self, OptionSpec, Options};
 use crate::transaction::kinds::deploy::{Deploy, DeployFlags, LOCAL_UNSUPPORTED, Verb};
+use crate::transaction::kinds::local::LocalFiles;
+use std::sync::Arc;
 
 #[cfg(test)]
 mod tests;
@@ -151,25 +153,28 @@ impl Modifiers {
     }
 
     /// The first modifier asking for what is not supported yet (local
-    /// packages, replacements), by its key.
+    /// packages that may replace files), by its key.
     fn unsupported_request(&self) -> Option<&'static str> {
-        [
-            (
-                "install-local-packages",
-                non_empty(&self.install_local_packages),
-            ),
-            (
-                "install-fileoverride-local-packages",
-                non_empty(&self.install_fileoverride_local_packages),
-            ),
-            (
-                "override-replace-local-packages",
-                non_empty(&self.override_replace_local_packages),
-            ),
-        ]
-        .into_iter()
-        .find(|(_, asked)| *asked)
-        .map(|(k, _)| k)
+        non_empty(&self.install_fileoverride_local_packages)
+            .then_some("install-fileoverride-local-packages")
+    }
+
+    /// The local RPMs of the call, as files (the descriptors duplicated).
+    fn local_files(&self) -> Result<LocalFiles, BusError> {
+        let files = |fds: &Option<Vec<OwnedFd>>| -> Result<Vec<std::fs::File>, BusError> {
+            fds.iter()
+                .flatten()
+                .map(|fd| {
+                    fd.try_clone().map(std::fs::File::from).map_err(|e| {
+                        BusError::failed(format!("Duplicating a package descriptor: {e}"))
+                    })
+                })
+                .collect()
+        };
+        Ok(LocalFiles {
+            install: Arc::new(files(&self.install_local_packages)?),
+            replace: Arc::new(files(&self.override_replace_local_packages)?),
+        })
     }
 
     /// Modifiers of a local assembly from a treefile or a local repository.
@@ -499,8 +504,10 @@ impl DeployCall {
                 override_remove: m.override_remove_packages.clone().unwrap_or_default(),
                 override_reset: m.override_reset_packages.clone().unwrap_or_default(),
                 no_overrides: o.no_overrides,
+                ..Default::default()
             },
             lock_layering: env.lock_layering,
+            local: m.local_files()?,
         };
         deploy.title = title(&deploy);
         Ok(deploy)
@@ -577,6 +584,9 @@ pub(crate) fn title(d: &Deploy) -> String {
     }
     if !p.install.is_empty() {
         t.push_str(&format!("; install: {}", p.install.len()));
+    }
+    if !d.local.install.is_empty() {
+        t.push_str(&format!("; localinstall: {}", d.local.install.len()));
     }
     t
 }

@@ -79,6 +79,8 @@ pub(crate) struct Deploy {
     pub packages: PackageChanges,
     /// `LockLayering=true` in the configuration.
     pub lock_layering: bool,
+    /// Local RPMs to layer or to replace base packages with.
+    pub local: super::local::LocalFiles,
 }
 
 /// What the deployment will be.
@@ -136,12 +138,28 @@ impl super::Kind for Deploy {
                 return Ok(Outcome::default());
             }
         }
-        let plan = self.plan(ctx, &origin, &merge)?;
+        let (packages, imported) = super::local::import(ctx, &self.local, &merge, &self.packages)?;
+        let this = Deploy {
+            packages,
+            local: Default::default(),
+            ..self.clone()
+        };
+        let done = this.deploy(ctx, &merge, &origin);
+        if done.is_err() {
+            crate::layering::local::undo(&sysroot.repo(), &imported);
+        }
+        done
+    }
+}
+
+impl Deploy {
+    /// The deployment of the call (local packages imported already).
+    fn deploy(&self, ctx: &Ctx, merge: &ostree::Deployment, origin: &Origin) -> Result<Outcome> {
+        let sysroot = &ctx.sysroot;
+        let plan = self.plan(ctx, origin, merge)?;
         // What this daemon cannot layer yet stays refused, unless the call
         // drops it (`reset`, `override reset --all`).
-        if !plan.origin.requested_local_packages.is_empty()
-            || !plan.origin.requested_local_fileoverride_packages.is_empty()
-            || !plan.origin.override_replace_local.is_empty()
+        if !plan.origin.requested_local_fileoverride_packages.is_empty()
             || !plan.origin.override_replace.is_empty()
         {
             bail!(
@@ -197,7 +215,7 @@ impl super::Kind for Deploy {
         }
         ctx.check_cancelled()?;
         let commit = match layering
-            .then(|| self.layer(ctx, &plan, &merge))
+            .then(|| self.layer(ctx, &plan, merge))
             .transpose()?
         {
             None => plan.csum.clone(),
@@ -228,7 +246,7 @@ impl super::Kind for Deploy {
                 osname: &self.osname,
                 commit: &commit,
                 origin: &plan.origin,
-                merge: &merge,
+                merge,
                 kargs: None,
                 lock_finalization: self.flags.lock_finalization,
             },
@@ -456,6 +474,12 @@ impl Deploy {
             &layer::NewRequests {
                 packages: plan.new_requests.clone(),
                 removals: self.packages.override_remove.iter().cloned().collect(),
+                replacements: self
+                    .packages
+                    .replace_local
+                    .iter()
+                    .map(|e| crate::layering::local::entry_nevra(e).to_string())
+                    .collect(),
             },
             flags,
         )

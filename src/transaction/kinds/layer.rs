@@ -20,7 +20,7 @@ use crate::layering::request::inactive_error;
 use crate::layering::rpmmd::{self, Resolution, ResolveRequest, ResolvedPackage, Setup};
 use crate::layering::scripts::{self, Phase, Sandbox, Script};
 use crate::layering::selinux::{self, Labeler};
-use crate::layering::{pkglist, removal, rpmdb};
+use crate::layering::{local, pkglist, removal, rpmdb};
 
 /// How far a layering goes, and what it may accept.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -201,6 +201,9 @@ pub(crate) struct NewRequests {
     /// Base packages to remove (one the base lacks is an error; an older
     /// removal the new base makes moot is kept, inactive).
     pub removals: BTreeSet<String>,
+    /// Local replacements, by NEVRA (one the base makes moot is refused;
+    /// an older one is kept, inactive).
+    pub replacements: BTreeSet<String>,
 }
 
 /// Layers the requests of `origin` on commit `base`. `previous`: the
@@ -238,6 +241,16 @@ pub(crate) fn layer(
             .collect(),
         download_dir: (!flags.dry_run).then(|| work.path.join("download")),
         remove: origin.override_remove.iter().cloned().collect(),
+        local: local::header_files(
+            &repo,
+            &origin.requested_local_packages,
+            &work.path.join("local"),
+        )?,
+        replace_local: local::header_files(
+            &repo,
+            &origin.override_replace_local,
+            &work.path.join("replace"),
+        )?,
     };
     // $releasever is the new base's.
     let setup = Setup {
@@ -259,6 +272,7 @@ pub(crate) fn layer(
     {
         bail!("Package \"{p}\" not found");
     }
+    check_replacements(ctx, &res, &new.replacements)?;
     let active: Vec<String> = {
         let inactive: BTreeSet<&String> = res.inactive.iter().map(|(r, _)| r).collect();
         origin
@@ -282,8 +296,18 @@ pub(crate) fn layer(
             .iter()
             .map(|r| (format!("-{}", r.nevra), "removed".to_string())),
     );
-    let removed = removal::of(&work.path.join("base").join(RPMDB), &res.removed)?;
-    let digest = commit::state_digest(&active, &installed);
+    installed.extend(
+        res.replaced
+            .iter()
+            .map(|(_, old)| (format!("-{}", old.nevra), "replaced".to_string())),
+    );
+    let mut going = res.removed.clone();
+    going.extend(res.replaced.iter().map(|(_, old)| old.clone()));
+    let removed = removal::of(&work.path.join("base").join(RPMDB), &going)?;
+    let mut requests = active.clone();
+    requests.extend(origin.requested_local_packages.iter().cloned());
+    requests.extend(origin.override_replace_local.iter().cloned());
+    let digest = commit::state_digest(&requests, &installed);
     let pkgs = import_all(ctx, &repo, &res.packages, &cached, &work, labeler.as_ref())?;
     stages.mark("import");
     if flags.download_only {
@@ -350,6 +374,7 @@ pub(crate) fn layer(
         repos: res.repos.clone(),
         state_digest: digest,
         removed: res.removed.clone(),
+        replaced: replaced_pairs(&res),
     };
     let commit = commit::commit(&repo, source, &meta, &ctx.cancellable)?;
     ctx.progress.task_end("done");
@@ -378,6 +403,40 @@ fn check_inactive(res: &Resolution, new: &BTreeSet<String>, allow: bool) -> Resu
         }
     }
     Ok(())
+}
+
+/// Replacements the base makes moot: refused when newly asked for, else
+/// kept inactive, as upstream says.
+fn check_replacements(ctx: &Ctx, res: &Resolution, new: &BTreeSet<String>) -> Result<()> {
+    if let Some((nevra, in_base)) = res
+        .inactive_replacements
+        .iter()
+        .find(|(n, _)| new.contains(n))
+    {
+        if *in_base {
+            bail!("Package '{nevra}' is already in the base");
+        }
+        let name = crate::layering::local::entry_name(nevra).unwrap_or_default();
+        bail!("No package '{name}' in the base to replace with {nevra}");
+    }
+    if !res.inactive_replacements.is_empty() {
+        ctx.progress.message("Inactive base replacements:");
+        for (n, _) in &res.inactive_replacements {
+            ctx.progress.message(format!("  {n}"));
+        }
+    }
+    Ok(())
+}
+
+/// The replacements as the commit records them: (new, old).
+fn replaced_pairs(res: &Resolution) -> Vec<(ResolvedPackage, rpmmd::BasePackage)> {
+    res.replaced
+        .iter()
+        .filter_map(|(new, old)| {
+            let p = res.packages.iter().find(|p| &p.nevra == new)?;
+            Some((p.clone(), old.clone()))
+        })
+        .collect()
 }
 
 /// What a dry run prints.

@@ -12,6 +12,7 @@ pub(crate) mod finalize;
 pub(crate) mod initramfs;
 pub(crate) mod kargs;
 pub(crate) mod layer;
+pub(crate) mod local;
 pub(crate) mod rollback;
 pub(crate) mod rpmmd;
 

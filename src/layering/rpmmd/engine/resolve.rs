@@ -33,7 +33,7 @@ pub(super) fn resolve(
         rpmdb: true,
     };
     // Only removals: the base's packages are all it takes, no repository.
-    if req.packages.is_empty() {
+    if req.packages.is_empty() && req.local.is_empty() && req.replace_local.is_empty() {
         for r in metadata::enabled(ctx) {
             r.set_enabled(sys::DNF_REPO_ENABLED_NONE);
         }
@@ -44,12 +44,25 @@ pub(super) fn resolve(
         .ok_or_else(|| anyhow!("libdnf made no package sack"))?;
     let (active, inactive) = split_inactive(&sack, &req.packages);
     let (removals, absent_removals) = base_packages(&sack, &req.remove)?;
+    let local = local_packages(&sack, &req.local)?;
+    let (replacements, inactive_replacements) = replacements(&sack, &req.replace_local)?;
     let removed: Vec<BasePackage> = removals.iter().map(base_package).collect();
-    let packages = if active.is_empty() && removals.is_empty() {
+    let replaced = replacements
+        .iter()
+        .map(|(new, old)| (new.nevra(), base_package(old)))
+        .collect();
+    let nothing = active.is_empty() && local.is_empty() && replacements.is_empty();
+    let packages = if nothing && removals.is_empty() {
         Vec::new()
     } else {
         out.progress(Progress::Task("Resolving dependencies".into()));
-        let installs = solve(ctx, &sack, &active, &removals)?;
+        let goal = Changes {
+            requests: &active,
+            removals: &removals,
+            local: &local,
+            replacements: &replacements,
+        };
+        let installs = solve(ctx, &sack, &goal)?;
         out.progress(Progress::TaskDone("done".into()));
         match &req.download_dir {
             Some(dir) => download(ctx, installs, &req.cached, dir, out)?,
@@ -66,7 +79,49 @@ pub(super) fn resolve(
         repos,
         removed,
         absent_removals,
+        replaced,
+        inactive_replacements,
     })
+}
+
+/// The local packages (RPM files) added to the sack; one the base has
+/// already, that very NEVRA, is refused.
+fn local_packages(sack: &Sack, files: &[std::path::PathBuf]) -> Result<Vec<Package>> {
+    let base: Vec<String> = system(sack).run().iter().map(Package::nevra).collect();
+    let mut out = Vec::new();
+    for f in files {
+        let pkg = sack
+            .add_cmdline_package(f)
+            .ok_or_else(|| anyhow!("Reading {}: not a readable RPM", f.display()))?;
+        if base.contains(&pkg.nevra()) {
+            bail!("Package '{}' is already in the base", pkg.nevra());
+        }
+        out.push(pkg);
+    }
+    Ok(out)
+}
+
+/// The local replacements (RPM files) with the base package each replaces,
+/// and those the base makes moot: no package of that name, or that very
+/// NEVRA already (by NEVRA; true for the latter).
+type Replacements = (Vec<(Package, Package)>, Vec<(String, bool)>);
+
+fn replacements(sack: &Sack, files: &[std::path::PathBuf]) -> Result<Replacements> {
+    let (mut active, mut inactive) = (Vec::new(), Vec::new());
+    for f in files {
+        let pkg = sack
+            .add_cmdline_package(f)
+            .ok_or_else(|| anyhow!("Reading {}: not a readable RPM", f.display()))?;
+        let mut q = system(sack);
+        q.filter(sys::HY_PKG_NAME, sys::HY_EQ, &pkg.name());
+        let olds = q.run();
+        match olds.into_iter().next() {
+            Some(old) if old.nevra() != pkg.nevra() => active.push((pkg, old)),
+            Some(_) => inactive.push((pkg.nevra(), true)),
+            None => inactive.push((pkg.nevra(), false)),
+        }
+    }
+    Ok((active, inactive))
 }
 
 /// The installed packages named `names`, one each, and the names no
@@ -136,29 +191,41 @@ fn nevras(pkgs: &[Package]) -> String {
     v.join(", ")
 }
 
-/// The packages to install for `requests`, every base package locked but
-/// the `removals`, which go.
-fn solve(
-    ctx: &Context,
-    sack: &Sack,
-    requests: &[String],
-    removals: &[Package],
-) -> Result<Vec<Package>> {
+/// What a depsolve changes of the base.
+struct Changes<'a> {
+    requests: &'a [String],
+    removals: &'a [Package],
+    local: &'a [Package],
+    /// (new, old): the old base package goes, the new one takes its place.
+    replacements: &'a [(Package, Package)],
+}
+
+/// The packages to install (replacements included), every base package
+/// locked but those removed or replaced.
+fn solve(ctx: &Context, sack: &Sack, c: &Changes) -> Result<Vec<Package>> {
     let goal = ctx.goal();
-    let removing: Vec<String> = removals.iter().map(Package::nevra).collect();
+    let removing: Vec<String> = c.removals.iter().map(Package::nevra).collect();
+    let replacing: Vec<String> = c.replacements.iter().map(|(_, o)| o.nevra()).collect();
+    let new: Vec<String> = c.replacements.iter().map(|(n, _)| n.nevra()).collect();
     for pkg in system(sack).run() {
-        if removing.contains(&pkg.nevra()) {
+        if removing.contains(&pkg.nevra()) || replacing.contains(&pkg.nevra()) {
             continue;
         }
         goal.lock(&pkg)
             .map_err(|e| anyhow!("Locking {}: {}", pkg.nevra(), e.message()))?;
     }
-    for pkg in removals {
+    for pkg in c.removals {
         if !goal.erase(pkg) {
             bail!("Cannot remove {}", pkg.nevra());
         }
     }
-    let missing: Vec<&str> = requests
+    for pkg in c.local.iter().chain(c.replacements.iter().map(|(n, _)| n)) {
+        if !goal.install(pkg) {
+            bail!("Cannot install {}", pkg.nevra());
+        }
+    }
+    let missing: Vec<&str> = c
+        .requests
         .iter()
         .filter(|r| ctx.install(r).is_err())
         .map(String::as_str)
@@ -171,24 +238,31 @@ fn solve(
     let removed: Vec<Package> = goal
         .erasures()
         .into_iter()
-        .filter(|p| !removing.contains(&p.nevra()))
+        .filter(|p| !removing.contains(&p.nevra()) && !replacing.contains(&p.nevra()))
         .collect();
     if !removed.is_empty() {
         bail!("Base packages would be removed: {}", nevras(&removed));
     }
-    let mut replaced = goal.upgrades();
-    replaced.extend(goal.downgrades());
-    replaced.extend(goal.reinstalls());
-    replaced.extend(goal.obsoleted());
-    if !replaced.is_empty() {
+    let mut changed = goal.upgrades();
+    changed.extend(goal.downgrades());
+    let (asked, mut forbidden): (Vec<Package>, Vec<Package>) =
+        changed.into_iter().partition(|p| new.contains(&p.nevra()));
+    forbidden.extend(goal.reinstalls());
+    forbidden.extend(
+        goal.obsoleted()
+            .into_iter()
+            .filter(|p| !replacing.contains(&p.nevra())),
+    );
+    if !forbidden.is_empty() {
         bail!(
             "Forbidden base package replacements: {}\n\
              This likely means that some of your layered packages have requirements on newer or \
              older versions of some base packages. Doing this is not currently supported.",
-            nevras(&replaced)
+            nevras(&forbidden)
         );
     }
     let mut installs = goal.installs();
+    installs.extend(asked);
     installs.sort_by_key(Package::nevra);
     Ok(installs)
 }
@@ -217,9 +291,11 @@ fn download(
     dir: &Path,
     out: &Emitter<Progress>,
 ) -> Result<Vec<ResolvedPackage>> {
+    // Local packages are in the pkgcache already.
     let have = |p: &Package| {
-        p.checksum()
-            .is_some_and(|c| cached.get(&p.nevra()) == Some(&c))
+        p.reponame() == sys::HY_CMDLINE_REPO_NAME
+            || p.checksum()
+                .is_some_and(|c| cached.get(&p.nevra()) == Some(&c))
     };
     let wanted: Vec<&Package> = installs.iter().filter(|p| !have(p)).collect();
     if !wanted.is_empty() {
