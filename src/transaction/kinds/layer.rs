@@ -272,7 +272,7 @@ pub(crate) fn layer(
     {
         bail!("Package \"{p}\" not found");
     }
-    check_replacements(ctx, &res, &new.replacements)?;
+    super::local::check_replacements(ctx, &res, &new.replacements)?;
     let active: Vec<String> = {
         let inactive: BTreeSet<&String> = res.inactive.iter().map(|(r, _)| r).collect();
         origin
@@ -374,7 +374,7 @@ pub(crate) fn layer(
         repos: res.repos.clone(),
         state_digest: digest,
         removed: res.removed.clone(),
-        replaced: replaced_pairs(&res),
+        replaced: super::local::replaced_pairs(&res),
     };
     let commit = commit::commit(&repo, source, &meta, &ctx.cancellable)?;
     ctx.progress.task_end("done");
@@ -403,40 +403,6 @@ fn check_inactive(res: &Resolution, new: &BTreeSet<String>, allow: bool) -> Resu
         }
     }
     Ok(())
-}
-
-/// Replacements the base makes moot: refused when newly asked for, else
-/// kept inactive, as upstream says.
-fn check_replacements(ctx: &Ctx, res: &Resolution, new: &BTreeSet<String>) -> Result<()> {
-    if let Some((nevra, in_base)) = res
-        .inactive_replacements
-        .iter()
-        .find(|(n, _)| new.contains(n))
-    {
-        if *in_base {
-            bail!("Package '{nevra}' is already in the base");
-        }
-        let name = crate::layering::local::entry_name(nevra).unwrap_or_default();
-        bail!("No package '{name}' in the base to replace with {nevra}");
-    }
-    if !res.inactive_replacements.is_empty() {
-        ctx.progress.message("Inactive base replacements:");
-        for (n, _) in &res.inactive_replacements {
-            ctx.progress.message(format!("  {n}"));
-        }
-    }
-    Ok(())
-}
-
-/// The replacements as the commit records them: (new, old).
-fn replaced_pairs(res: &Resolution) -> Vec<(ResolvedPackage, rpmmd::BasePackage)> {
-    res.replaced
-        .iter()
-        .filter_map(|(new, old)| {
-            let p = res.packages.iter().find(|p| &p.nevra == new)?;
-            Some((p.clone(), old.clone()))
-        })
-        .collect()
 }
 
 /// What a dry run prints.

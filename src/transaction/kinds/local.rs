@@ -1,8 +1,10 @@
 //! The local RPMs of a deploy-family call: imported into the pkgcache
 //! before anything else, their `<sha256>:<nevra>` entries added to the
-//! call's package changes; undone when the transaction fails after them.
+//! call's package changes (undone when the transaction fails after them);
+//! and what a layering makes of local replacements.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use crate::deployment::status::base_of;
 use crate::layering::assemble::Workdir;
 use crate::layering::local::{self, Imported};
 use crate::layering::request::PackageChanges;
+use crate::layering::rpmmd::{BasePackage, Resolution, ResolvedPackage};
 use crate::layering::selinux;
 
 /// The files of `install-local-packages` and `override-replace-local-packages`.
@@ -61,4 +64,42 @@ pub(crate) fn import(
     }
     ctx.progress.task_end("done");
     Ok((changes, imported))
+}
+
+/// Replacements the base makes moot: refused when newly asked for, else
+/// kept inactive, as upstream says.
+pub(crate) fn check_replacements(
+    ctx: &Ctx,
+    res: &Resolution,
+    new: &BTreeSet<String>,
+) -> Result<()> {
+    if let Some((nevra, in_base)) = res
+        .inactive_replacements
+        .iter()
+        .find(|(n, _)| new.contains(n))
+    {
+        if *in_base {
+            bail!("Package '{nevra}' is already in the base");
+        }
+        let name = crate::layering::local::entry_name(nevra).unwrap_or_default();
+        bail!("No package '{name}' in the base to replace with {nevra}");
+    }
+    if !res.inactive_replacements.is_empty() {
+        ctx.progress.message("Inactive base replacements:");
+        for (n, _) in &res.inactive_replacements {
+            ctx.progress.message(format!("  {n}"));
+        }
+    }
+    Ok(())
+}
+
+/// The replacements as the commit records them: (new, old).
+pub(crate) fn replaced_pairs(res: &Resolution) -> Vec<(ResolvedPackage, BasePackage)> {
+    res.replaced
+        .iter()
+        .filter_map(|(new, old)| {
+            let p = res.packages.iter().find(|p| &p.nevra == new)?;
+            Some((p.clone(), old.clone()))
+        })
+        .collect()
 }
