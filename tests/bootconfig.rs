@@ -1,6 +1,7 @@
 //! Boot configuration: kernel arguments, initramfs regeneration (the tree's own
-//! dracut in bubblewrap) and /etc files in an overlay initramfs, checked in the
-//! boot entries libostree writes. Booted and offline.
+//! dracut in bubblewrap, its image in a layered commit) and /etc files in an
+//! overlay initramfs, checked in the boot entries libostree writes. Booted and
+//! offline.
 
 mod common;
 
@@ -218,15 +219,20 @@ fn initramfs_regeneration(booted: bool) {
             );
             assert_eq!(code, 0, "{ev:?}");
             finalize_staged(bed);
+            // The regenerated image is the layered commit's own: the one
+            // initrd of the boot entry.
             let entry = default_entry(bed);
             let initrds = entry_values(&entry, "initrd");
-            assert_eq!(
-                initrds.len(),
-                2,
-                "the tree's image and the regenerated one: {entry:?}"
-            );
-            let image = std::fs::read_to_string(boot_file(bed, &initrds[1])).unwrap();
-            assert!(image.starts_with("FAKE-INITRAMFS args: --add foo -I /etc/bar -f /tmp/out/initramfs.img 6.1.0-testos"), "{image}");
+            assert_eq!(initrds.len(), 1, "{entry:?}");
+            let image = std::fs::read_to_string(boot_file(bed, &initrds[0])).unwrap();
+            let d: Dict = bed.os_props()["DefaultDeployment"].get().unwrap();
+            assert_eq!(dict_str(&d, "base-checksum"), Some(bed.world("CSUM_V1")));
+            let csum = dict_str(&d, "checksum").unwrap();
+            let serial = d["serial"].get::<i32>().unwrap();
+            let in_tree = bed.sysroot().join(format!(
+                "ostree/deploy/testos/deploy/{csum}.{serial}/usr/lib/modules/6.1.0-testos/initramfs.img"
+            ));
+            assert_eq!(std::fs::read_to_string(in_tree).unwrap(), image);
             // dracut ran without the network and with only the file
             // capabilities it needs (no CAP_SYS_ADMIN, bit 21).
             assert!(image.contains("\nsandbox net: lo\n"), "{image}");
@@ -252,17 +258,17 @@ fn initramfs_regeneration(booted: bool) {
                 "initramfs regeneration state is already enabled"
             );
             assert_eq!(n_deployments(bed), n);
-            // Disabled: back to the tree's own image only.
+            // Disabled: back to the base commit and the tree's own image.
             let (code, ev) = txn(bed, "SetInitramfsState", "(false, @as [], @a{sv} {})");
             assert_eq!(code, 0, "{ev:?}");
             finalize_staged(bed);
             let entry = default_entry(bed);
             let initrds = entry_values(&entry, "initrd");
             assert_eq!(initrds.len(), 1, "{entry:?}");
-            assert!(
-                initrds[0].ends_with("initramfs-6.1.0-testos.img"),
-                "{initrds:?}"
-            );
+            let image = std::fs::read_to_string(boot_file(bed, &initrds[0])).unwrap();
+            assert_eq!(image, "FAKE-INITRAMFS 6.1.0-testos\n");
+            let d: Dict = bed.os_props()["DefaultDeployment"].get().unwrap();
+            assert_eq!(dict_str(&d, "checksum"), Some(bed.world("CSUM_V1")));
         },
     );
 }
@@ -406,4 +412,56 @@ fn booted_initramfs_etc_reads_the_live_etc() {
             assert_eq!(files, vec![("etc/debian_version".to_string(), expected)]);
         },
     );
+}
+
+#[test]
+fn a_regenerated_initramfs_goes_with_layered_packages_and_upgrades() {
+    use common::layer::*;
+    with_repo(Options::default(), APP, |bed, _| {
+        ok(bed, &["install", "tp-tool"]);
+        let out = ok(bed, &["initramfs", "--enable", "--arg=--add", "--arg=foo"]);
+        assert!(out.contains("Generating initramfs...done"), "{out}");
+        let in_tree = |d: &Dict| {
+            let path = root_of(bed, d).join("usr/lib/modules/6.1.0-testos/initramfs.img");
+            std::fs::read_to_string(path).unwrap()
+        };
+        let d = &deployments(bed)[0];
+        assert_eq!(d["packages"].get::<Vec<String>>().unwrap(), ["tp-tool"]);
+        assert!(root_of(bed, d).join("usr/bin/tp-tool").is_file());
+        assert!(
+            in_tree(d).starts_with("FAKE-INITRAMFS args: --add foo -f /tmp/out/initramfs.img"),
+            "{}",
+            in_tree(d)
+        );
+        let status = ok(bed, &["status"]);
+        assert!(
+            status.contains("                Initramfs: --add foo\n"),
+            "{status}"
+        );
+        // An upgrade regenerates it in the new layered commit.
+        bed.set_head(2);
+        ok(bed, &["upgrade"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(dict_str(d, "base-checksum"), Some(bed.world("CSUM_V2")));
+        assert!(
+            in_tree(d).starts_with("FAKE-INITRAMFS args: --add foo"),
+            "{}",
+            in_tree(d)
+        );
+        // dracut failing: its error, and nothing changed.
+        let before = snapshot(bed);
+        let err = fails(bed, &["initramfs", "--enable", "--arg=--testbed-fail"]);
+        assert!(
+            err.contains("dracut failed (exit status: 1): dracut: failing on purpose"),
+            "{err}"
+        );
+        assert_eq!(snapshot(bed), before);
+        no_layer_workdirs(bed);
+        // Disabled: the layer stays, with the tree's own image.
+        ok(bed, &["initramfs", "--disable"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(d["packages"].get::<Vec<String>>().unwrap(), ["tp-tool"]);
+        assert_eq!(in_tree(d), "FAKE-INITRAMFS 6.1.0-testos\n");
+        fsck(bed);
+    });
 }

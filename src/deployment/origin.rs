@@ -196,7 +196,7 @@ impl Origin {
     pub(crate) fn to_keyfile(&self) -> glib::KeyFile {
         let kf = glib::KeyFile::new();
         if let Some(r) = &self.refspec {
-            let key = if self.has_package_requests() {
+            let key = if self.needs_local_assembly() {
                 "baserefspec"
             } else {
                 "refspec"
@@ -277,6 +277,12 @@ impl Origin {
     }
 
     /// True if the origin asks for anything that needs package layering.
+    /// True if the deployment is a layered commit made here: packages, or
+    /// a regenerated initramfs (upstream's "local assembly").
+    pub(crate) fn needs_local_assembly(&self) -> bool {
+        self.has_package_requests() || self.regenerate_initramfs
+    }
+
     pub(crate) fn has_package_requests(&self) -> bool {
         !(self.requested_packages.is_empty()
             && self.requested_local_packages.is_empty()

@@ -35,14 +35,8 @@ fn etc_root(ctx: &Ctx, merge: &ostree::Deployment) -> PathBuf {
 /// Writes the deployment; returns it.
 pub(crate) fn write(ctx: &Ctx, nd: &NewDeployment<'_>) -> Result<ostree::Deployment> {
     let sysroot = &ctx.sysroot;
+    // A regenerated initramfs is in the (layered) commit already.
     let mut overlays = Vec::new();
-    if nd.origin.regenerate_initramfs {
-        overlays.push(initramfs::regenerate(
-            ctx,
-            nd.commit,
-            &nd.origin.initramfs_args,
-        )?);
-    }
     let etc: Vec<String> = nd.origin.initramfs_etc.iter().cloned().collect();
     if !etc.is_empty() {
         overlays.push(initramfs::etc_overlay(ctx, &etc_root(ctx, nd.merge), &etc)?);

@@ -18,7 +18,7 @@ use std::process::{Child, ChildStdin, ChildStdout};
 use std::time::{Duration, Instant};
 
 pub(crate) use protocol::Line;
-pub(crate) use spawn::{Program, die_with_daemon};
+pub(crate) use spawn::{Program, die_with_daemon, wait_a_little, wait_or_kill};
 
 /// The error of a helper that said nothing for its stall timeout (it was killed).
 #[derive(Debug)]

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// Which executable a helper runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,4 +60,41 @@ pub(super) fn spawn(program: Program, verb: &str) -> Result<Child> {
     die_with_daemon(&mut cmd);
     cmd.spawn()
         .with_context(|| format!("Starting helper {verb} ({})", path.display()))
+}
+
+/// Blocks until the child exits or `most` passes (a pidfd poll).
+pub(crate) fn wait_a_little(child: &std::process::Child, most: Duration) {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) else {
+        return;
+    };
+    let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
+        std::thread::sleep(most);
+        return;
+    };
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let t = Timespec {
+        tv_sec: 0,
+        tv_nsec: i64::from(most.subsec_nanos()),
+    };
+    let _ = poll(&mut fds, Some(&t));
+}
+
+/// Waits for `child`; kills it (and reaps it) as soon as `cancellable` is
+/// cancelled.
+pub(crate) fn wait_or_kill(
+    child: &mut Child,
+    cancellable: &gio::Cancellable,
+) -> std::io::Result<std::process::ExitStatus> {
+    use gio::prelude::*;
+    loop {
+        if cancellable.is_cancelled() {
+            let _ = child.kill();
+            return child.wait();
+        }
+        if let Some(s) = child.try_wait()? {
+            return Ok(s);
+        }
+        wait_a_little(child, Duration::from_millis(100));
+    }
 }

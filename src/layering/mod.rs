@@ -7,6 +7,7 @@ mod caps;
 pub(crate) mod commit;
 pub(crate) mod diff;
 pub(crate) mod import;
+pub(crate) mod initramfs;
 pub(crate) mod local;
 pub(crate) mod nevra;
 pub(crate) mod pkgcache;

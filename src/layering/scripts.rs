@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::helper::die_with_daemon;
+use crate::helper::{die_with_daemon, wait_a_little, wait_or_kill};
 use crate::progress::ProgressSink;
 
 /// When a script runs.
@@ -268,16 +268,7 @@ impl Sandbox {
             }
             tail
         });
-        let status = loop {
-            if cancellable.is_cancelled() {
-                let _ = child.kill();
-                break child.wait()?;
-            }
-            if let Some(s) = child.try_wait()? {
-                break s;
-            }
-            wait_a_little(&child, Duration::from_millis(100));
-        };
+        let status = wait_or_kill(&mut child, cancellable)?;
         let tail = reader
             .join()
             .map_err(|_| anyhow!("{what}: reading its output"))?;
@@ -298,24 +289,6 @@ impl Sandbox {
         }
         Ok(())
     }
-}
-
-/// Blocks until the child exits or `most` passes (a pidfd poll).
-fn wait_a_little(child: &std::process::Child, most: Duration) {
-    use rustix::event::{PollFd, PollFlags, Timespec, poll};
-    let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) else {
-        return;
-    };
-    let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
-        std::thread::sleep(most);
-        return;
-    };
-    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-    let t = Timespec {
-        tv_sec: 0,
-        tv_nsec: i64::from(most.subsec_nanos()),
-    };
-    let _ = poll(&mut fds, Some(&t));
 }
 
 impl Drop for Sandbox {

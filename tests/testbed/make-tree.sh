@@ -110,6 +110,9 @@ while [ $# -gt 0 ]; do
             echo "Usage: dracut [OPTION]... [<initramfs> [<kernel-version>]]"
             echo "  --reproducible  fake dracut (rpm-ostree test bed)"
             exit 0;;
+        --testbed-fail)
+            echo "dracut: failing on purpose (--testbed-fail)" >&2
+            exit 1;;
         --kver) kver=$2; shift;;
         --kver=*) kver=${1#--kver=};;
         # options that take a separate value

@@ -132,7 +132,7 @@ pub(crate) struct ResolveRequest {
 }
 
 /// What a layering installs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Resolution {
     /// Requests the base provides already: the request, and the NEVRAs that
     /// provide it.

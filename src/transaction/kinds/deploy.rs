@@ -165,7 +165,7 @@ impl Deploy {
                 "{LOCAL_UNSUPPORTED}; the deployment has local packages or replacement overrides"
             );
         }
-        let layering = plan.origin.has_package_requests();
+        let layering = plan.origin.needs_local_assembly();
         if layering && self.lock_layering {
             bail!(LOCK_LAYERING);
         }

@@ -1,13 +1,17 @@
-//! `SetInitramfsState` (local initramfs regeneration on/off, dracut arguments)
-//! and `InitramfsEtc` (tracked `/etc` files): both a new deployment of the same
-//! commit with a changed origin.
+//! `SetInitramfsState` (local initramfs regeneration on/off, dracut arguments:
+//! a layered commit on the same base whose initramfs the tree's dracut made,
+//! or the plain base again) and `InitramfsEtc` (tracked `/etc` files: the
+//! same commit, with a changed origin).
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use std::collections::BTreeSet;
 
+use super::layer::{self, LayerFlags, Layered, NewRequests};
 use super::{Ctx, Outcome};
 use crate::deployment::origin::Origin;
+use crate::deployment::status::base_of;
 use crate::deployment::write::{self, NewDeployment, merge_and_origin};
+use crate::layering::rpmmd::Setup;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct InitramfsState {
@@ -29,18 +33,52 @@ pub(crate) struct InitramfsEtc {
     pub lock_finalization: bool,
 }
 
+/// What a deployment of `origin` on the base of `merge` is: that base, or
+/// a layered commit on it (from what is cached: no metadata is fetched).
+fn assembled(
+    ctx: &Ctx,
+    osname: &str,
+    merge: &ostree::Deployment,
+    origin: &Origin,
+) -> Result<String> {
+    let repo = ctx.sysroot.repo();
+    let base = base_of(&repo, &merge.csum());
+    if !origin.needs_local_assembly() {
+        return Ok(base);
+    }
+    let setup = Setup::for_os(
+        &ctx.sysroot_path,
+        &ctx.sysroot,
+        osname,
+        ctx.runtime_dir.join("lock"),
+    )
+    .ok_or_else(|| anyhow!("No deployments found for os {osname}"))?;
+    let flags = LayerFlags {
+        cache_only: true,
+        ..Default::default()
+    };
+    let previous = merge.csum();
+    let new = NewRequests::default();
+    match layer::layer(ctx, &setup, &base, origin, Some(&previous), &new, flags)? {
+        Layered::Commit(c) => Ok(c),
+        Layered::Unchanged => Ok(previous.to_string()),
+        Layered::Stopped => bail!("The layering of {osname} stopped"),
+    }
+}
+
 fn redeploy(
     ctx: &Ctx,
     osname: &str,
     merge: &ostree::Deployment,
     origin: &Origin,
+    commit: &str,
     lock_finalization: bool,
 ) -> Result<()> {
     write::write(
         ctx,
         &NewDeployment {
             osname,
-            commit: &merge.csum(),
+            commit,
             origin,
             merge,
             kargs: None,
@@ -69,11 +107,13 @@ impl super::Kind for InitramfsState {
         }
         let mut new_origin = origin.clone();
         new_origin.set_initramfs_regeneration(self.regenerate, &self.args);
+        let commit = assembled(ctx, &self.osname, &merge, &new_origin)?;
         redeploy(
             ctx,
             &self.osname,
             &merge,
             &new_origin,
+            &commit,
             self.lock_finalization,
         )?;
         Ok(Outcome {
@@ -115,6 +155,7 @@ impl super::Kind for InitramfsEtc {
             &self.osname,
             &merge,
             &new_origin,
+            &merge.csum(),
             self.lock_finalization,
         )?;
         Ok(Outcome {

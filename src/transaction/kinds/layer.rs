@@ -20,7 +20,7 @@ use crate::layering::request::inactive_error;
 use crate::layering::rpmmd::{self, Resolution, ResolveRequest, ResolvedPackage, Setup};
 use crate::layering::scripts::{self, Phase, Sandbox, Script};
 use crate::layering::selinux::{self, Labeler};
-use crate::layering::{local, pkglist, removal, rpmdb};
+use crate::layering::{initramfs, local, pkglist, removal, rpmdb};
 
 /// How far a layering goes, and what it may accept.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -257,12 +257,17 @@ pub(crate) fn layer(
         release_root: Some(work.path.join("base")),
         ..setup.clone()
     };
-    let res = rpmmd::resolve(
-        &setup,
-        request,
-        |p| p.report(&ctx.progress),
-        &ctx.cancellable,
-    )?;
+    // Nothing asked of packages (a regenerated initramfs only): no depsolve.
+    let res = if origin.has_package_requests() {
+        rpmmd::resolve(
+            &setup,
+            request,
+            |p| p.report(&ctx.progress),
+            &ctx.cancellable,
+        )?
+    } else {
+        Resolution::default()
+    };
     stages.mark("resolve");
     check_inactive(&res, &new.packages, flags.allow_inactive)?;
     if let Some(p) = res
@@ -307,6 +312,9 @@ pub(crate) fn layer(
     let mut requests = active.clone();
     requests.extend(origin.requested_local_packages.iter().cloned());
     requests.extend(origin.override_replace_local.iter().cloned());
+    if origin.regenerate_initramfs {
+        requests.push(format!("initramfs:{}", origin.initramfs_args.join(" ")));
+    }
     let digest = commit::state_digest(&requests, &installed);
     let pkgs = import_all(ctx, &repo, &res.packages, &cached, &work, labeler.as_ref())?;
     stages.mark("import");
@@ -324,12 +332,14 @@ pub(crate) fn layer(
         infos.push((p.nevra.clone(), package_info(&repo, p)?));
     }
     // Nothing to run in the tree and nobody's files but root's: no checkout.
-    let direct = infos.iter().all(|(_, i)| {
-        i.scripts.is_empty()
-            && i.entries
-                .iter()
-                .all(|e| e.ghost || (e.user == "root" && e.group == "root"))
-    });
+    // A regenerated initramfs needs the whole tree too.
+    let direct = !origin.regenerate_initramfs
+        && infos.iter().all(|(_, i)| {
+            i.scripts.is_empty()
+                && i.entries
+                    .iter()
+                    .all(|e| e.ghost || (e.user == "root" && e.group == "root"))
+        });
     let devino = ostree::RepoDevInoCache::new();
     let root = if direct {
         work.path.join("base")
@@ -360,6 +370,13 @@ pub(crate) fn layer(
             &devino,
             &mut stages,
         )?;
+        if origin.regenerate_initramfs {
+            ctx.progress.task_begin("Generating initramfs");
+            let args = &origin.initramfs_args;
+            initramfs::regenerate(&root, args, &work.path, &ctx.cancellable)?;
+            ctx.progress.task_end("done");
+            stages.mark("initramfs");
+        }
         commit::Source::Checkout {
             root: &root,
             devino: &devino,
