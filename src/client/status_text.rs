@@ -67,9 +67,9 @@ fn nevra_parts(t: &glib::Variant) -> Option<(String, String, String)> {
     Some((name, evr, nevra))
 }
 
-/// `base-local-replacements`: (name, old EVR, new EVR, new NEVRA).
-fn local_replacements(d: &Dict) -> Vec<(String, String, String, String)> {
-    let Some(list) = d.get("base-local-replacements") else {
+/// Replacements (`a(vv)`): (name, old EVR, new EVR, new NEVRA).
+fn replacements(list: Option<&Variant>) -> Vec<(String, String, String, String)> {
+    let Some(list) = list else {
         return Vec::new();
     };
     (0..list.n_children())
@@ -80,6 +80,78 @@ fn local_replacements(d: &Dict) -> Vec<(String, String, String, String)> {
             Some((name, old_evr, new_evr, new_nevra))
         })
         .collect()
+}
+
+/// Replacements as status shows them: names with the same change grouped,
+/// `a b 1.0-1 -> 2.0-1, c 2-1 -> 1-1`.
+fn replacement_text(list: &[(String, String, String, String)]) -> String {
+    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (name, old, new, _) in list {
+        groups
+            .entry(format!("{old} -> {new}"))
+            .or_default()
+            .push(name);
+    }
+    let mut parts: Vec<String> = groups
+        .into_iter()
+        .map(|(change, mut names)| {
+            names.sort_by_key(|n| n.to_lowercase());
+            format!("{} {change}", names.join(" "))
+        })
+        .collect();
+    parts.sort_by_key(|p| p.to_lowercase());
+    parts.join(", ")
+}
+
+/// `RemoteOverrides`: each source, its replacements below it; with `-v`,
+/// `InactiveRemoteOverrides`: requested names that replace nothing.
+fn remote_override_lines(out: &mut Out, w: usize, d: &Dict, verbose: bool) {
+    let by_source: BTreeMap<String, Variant> = d
+        .get("base-remote-replacements")
+        .and_then(|v| v.get())
+        .unwrap_or_default();
+    let mut active: Vec<String> = Vec::new();
+    let mut first = true;
+    for (source, list) in &by_source {
+        let these = replacements(Some(list));
+        if these.is_empty() {
+            continue;
+        }
+        if first {
+            out.kv(w, "RemoteOverrides", source);
+            first = false;
+        } else {
+            out.cont(w, source);
+        }
+        for (i, r) in these.iter().enumerate() {
+            let branch = if i + 1 == these.len() {
+                "└─"
+            } else {
+                "├─"
+            };
+            out.cont(
+                w,
+                &format!("{branch} {}", replacement_text(std::slice::from_ref(r))),
+            );
+            active.push(r.0.clone());
+        }
+    }
+    if !verbose {
+        return;
+    }
+    let requested: Vec<(String, Vec<String>)> = d
+        .get("requested-base-remote-replacements")
+        .and_then(|v| v.get())
+        .unwrap_or_default();
+    let mut inactive: Vec<String> = requested
+        .into_iter()
+        .flat_map(|(_, names)| names)
+        .filter(|n| !active.contains(n))
+        .collect();
+    inactive.sort_by_key(|p| p.to_lowercase());
+    if !inactive.is_empty() {
+        out.kv(w, "InactiveRemoteOverrides", &inactive.join(" "));
+    }
 }
 
 fn strv(d: &Dict, k: &str) -> Vec<String> {
@@ -339,25 +411,22 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
             out.kv(w, "InactiveBaseRemovals", &inactive.join(" "));
         }
     }
-    let replaced = local_replacements(d);
+    let replaced = replacements(d.get("base-local-replacements"));
     if !replaced.is_empty() {
-        let mut lines: Vec<String> = replaced
-            .iter()
-            .map(|(name, old, new, _)| format!("{name} {old} -> {new}"))
-            .collect();
-        lines.sort_by_key(|p| p.to_lowercase());
-        out.kv(w, "LocalOverrides", &lines.join(", "));
+        out.kv(w, "LocalOverrides", &replacement_text(&replaced));
     }
     if input.verbose {
+        let active: Vec<&str> = replaced.iter().map(|r| r.3.as_str()).collect();
         let mut inactive: Vec<String> = strv(d, "requested-base-local-replacements")
             .into_iter()
-            .filter(|r| !replaced.iter().any(|(_, _, _, nevra)| nevra == r))
+            .filter(|r| !active.contains(&r.as_str()))
             .collect();
         inactive.sort_by_key(|p| p.to_lowercase());
         if !inactive.is_empty() {
             out.kv(w, "InactiveLocalOverrides", &inactive.join(" "));
         }
     }
+    remote_override_lines(out, w, d, input.verbose);
     let mut layered = strv(d, "packages");
     layered.sort_by_key(|p| p.to_lowercase());
     if input.verbose {
@@ -505,6 +574,19 @@ mod local_tests {
     use glib::prelude::*;
 
     #[test]
+    fn replacements_with_the_same_change_are_grouped() {
+        let r = |n: &str, o: &str, v: &str| {
+            (n.to_string(), o.to_string(), v.to_string(), String::new())
+        };
+        let list = [
+            r("b", "1-1", "2-1"),
+            r("a", "1-1", "2-1"),
+            r("c", "3-1", "2-1"),
+        ];
+        assert_eq!(replacement_text(&list), "a b 1-1 -> 2-1, c 3-1 -> 2-1");
+    }
+
+    #[test]
     fn local_replacements_read_name_and_both_versions() {
         let new = ("a-1:2-1.noarch", "a", 1u64, "2", "1", "noarch").to_variant();
         let old = ("a-1-1.noarch", "a", 0u64, "1", "1", "noarch").to_variant();
@@ -513,7 +595,7 @@ mod local_tests {
         let mut d = Dict::new();
         d.insert("base-local-replacements".into(), list);
         assert_eq!(
-            local_replacements(&d),
+            replacements(d.get("base-local-replacements")),
             [(
                 "a".to_string(),
                 "1-1".to_string(),

@@ -162,6 +162,7 @@ pub(crate) fn deployment_dict(
     };
     let removals = layered("rpmostree.removed-base-packages", "av");
     let replacements = layered("rpmostree.replaced-base-packages", "a(vv)");
+    let remote_replacements = layered("rpmostree.replaced-base-remote-packages", "a{sv}");
     match info {
         Some(info) => {
             if let Some(v) = &info.version {
@@ -205,7 +206,7 @@ pub(crate) fn deployment_dict(
     }
     put("base-removals", removals);
     put("base-local-replacements", replacements);
-    put("base-remote-replacements", Dict::new().to_variant());
+    put("base-remote-replacements", remote_replacements);
 
     if let Some(kf) = d.origin() {
         let origin = Origin::from_keyfile(&kf);
@@ -282,6 +283,18 @@ fn origin_keys(
         "requested-base-local-replacements",
         strv(nevras(&origin.override_replace_local)),
     );
+    if !origin.override_replace.is_empty() {
+        // `repo=<id>,<name>...` entries: (source, names).
+        let sources: Vec<(String, Vec<String>)> = origin
+            .override_replace
+            .iter()
+            .map(|e| {
+                let mut parts = e.split(',').map(String::from);
+                (parts.next().unwrap_or_default(), parts.collect())
+            })
+            .collect();
+        put("requested-base-remote-replacements", sources.to_variant());
+    }
     put(
         "regenerate-initramfs",
         origin.regenerate_initramfs.to_variant(),

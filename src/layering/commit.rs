@@ -31,8 +31,35 @@ pub(crate) struct LayerMeta {
     pub state_digest: String,
     /// The base packages removed.
     pub removed: Vec<BasePackage>,
-    /// The base packages replaced: (new, old).
-    pub replaced: Vec<(ResolvedPackage, BasePackage)>,
+    /// The base packages replaced by local packages: (_, new, old).
+    pub replaced: Vec<Replacement>,
+    /// Those replaced from repositories: (source `repo=<id>`, new, old).
+    pub replaced_remote: Vec<Replacement>,
+}
+
+/// A base package replaced: (its source, the new package, the old one).
+pub(crate) type Replacement = (Option<String>, ResolvedPackage, BasePackage);
+
+/// `a(vv)` of replacements: (new, old) NEVRA tuples.
+fn replacement_pairs<'a>(list: impl Iterator<Item = &'a Replacement>) -> glib::Variant {
+    let pairs: Vec<glib::Variant> = list
+        .map(|(_, new, old)| {
+            let n = nevra_tuple(
+                &new.nevra,
+                &new.name,
+                new.epoch,
+                &new.version,
+                &new.release,
+                &new.arch,
+            );
+            // A tuple of Variants is `(vv)`: each wrapped once.
+            (n, base_tuple(old)).to_variant()
+        })
+        .collect();
+    glib::Variant::array_from_iter_with_type(
+        glib::VariantTy::new("(vv)").expect("valid type"),
+        pairs,
+    )
 }
 
 /// A package as upstream's metadata spells it: `(nevra, name, epoch,
@@ -102,33 +129,24 @@ fn metadata(repo: &ostree::Repo, root: &gio::File, m: &LayerMeta) -> Result<glib
         "rpmostree.removed-base-packages",
         &glib::Variant::array_from_iter_with_type(glib::VariantTy::VARIANT, removed),
     );
-    let replaced: Vec<glib::Variant> = m
-        .replaced
-        .iter()
-        .map(|(new, old)| {
-            let n = nevra_tuple(
-                &new.nevra,
-                &new.name,
-                new.epoch,
-                &new.version,
-                &new.release,
-                &new.arch,
-            );
-            // A tuple of Variants is `(vv)`: each wrapped once.
-            (n, base_tuple(old)).to_variant()
-        })
-        .collect();
     d.insert_value(
         "rpmostree.replaced-base-packages",
-        &glib::Variant::array_from_iter_with_type(
-            glib::VariantTy::new("(vv)").expect("valid type"),
-            replaced,
-        ),
+        &replacement_pairs(m.replaced.iter()),
     );
-    d.insert_value(
-        "rpmostree.replaced-base-remote-packages",
-        &glib::VariantDict::new(None).end(),
-    );
+    let remote = glib::VariantDict::new(None);
+    let sources: std::collections::BTreeSet<&str> = m
+        .replaced_remote
+        .iter()
+        .filter_map(|(s, _, _)| s.as_deref())
+        .collect();
+    for source in sources {
+        let these = m
+            .replaced_remote
+            .iter()
+            .filter(|(s, _, _)| s.as_deref() == Some(source));
+        remote.insert_value(source, &replacement_pairs(these));
+    }
+    d.insert_value("rpmostree.replaced-base-remote-packages", &remote.end());
     d.insert_value(pkglist::PKGLIST_KEY, &pkglist::to_pkglist(&m.pkglist));
     d.insert(STATE_KEY, m.state_digest.as_str());
     ostree::commit_metadata_for_bootable(root, &d, gio::Cancellable::NONE)?;

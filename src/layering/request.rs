@@ -29,6 +29,8 @@ pub(crate) struct PackageChanges {
     pub install_local: Vec<String>,
     /// Local packages replacing base ones, imported already.
     pub replace_local: Vec<String>,
+    /// Base packages to replace from repositories: (repository id, names).
+    pub replace_remote: Vec<(String, Vec<String>)>,
 }
 
 impl PackageChanges {
@@ -68,7 +70,8 @@ impl PackageChanges {
                 .cloned();
             let removed = origin.override_remove.remove(p);
             let replaced = replacement.is_some_and(|l| origin.override_replace_local.remove(&l));
-            if !removed && !replaced {
+            let from_repo = drop_remote(origin, p);
+            if !removed && !replaced && !from_repo {
                 bail!("No overrides for package '{p}'");
             }
         }
@@ -83,6 +86,19 @@ impl PackageChanges {
                 bail!("Override already exists for package '{name}'");
             }
             origin.override_replace_local.insert(l.clone());
+        }
+        for (repo, names) in &self.replace_remote {
+            let mut entries = remote_replacements(&origin.override_replace)?;
+            for name in names {
+                if origin.override_remove.contains(name) || has_replacement(origin, name) {
+                    bail!("Override already exists for package '{name}'");
+                }
+                match entries.iter_mut().find(|(r, _)| r == repo) {
+                    Some((_, list)) => list.push(name.clone()),
+                    None => entries.push((repo.clone(), vec![name.clone()])),
+                }
+            }
+            origin.override_replace = remote_entries(&entries);
         }
         for l in &self.install_local {
             if origin.requested_local_packages.contains(l) {
@@ -109,12 +125,97 @@ impl PackageChanges {
     }
 }
 
-/// True if `origin` replaces the base package `name` with a local one.
+/// The remote replacements of an origin's `[overrides] replace` entries
+/// (`repo=<id>,<name>,...`): (repository id, names).
+pub(crate) fn remote_replacements(
+    entries: &BTreeSet<String>,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let mut out = Vec::new();
+    for e in entries {
+        let mut parts = e.split(',');
+        let from = parts.next().unwrap_or_default();
+        let Some(repo) = from.strip_prefix("repo=") else {
+            bail!("Unknown repo replacement source: {from}");
+        };
+        out.push((repo.to_string(), parts.map(String::from).collect()));
+    }
+    Ok(out)
+}
+
+/// The replacements of a `treefile` modifier (what `override replace
+/// --experimental --from repo=<id>` sends): `{"override-replace": [{"from":
+/// {"repo": <id>}, "packages": [<name>...]}]}`, the one key supported.
+pub(crate) fn treefile_replacements(json: &str) -> Result<Vec<(String, Vec<String>)>> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    enum From {
+        Repo(String),
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Replace {
+        from: From,
+        packages: Vec<String>,
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| anyhow::anyhow!("Parsing treefile: {e}"))?;
+    let Some(obj) = v.as_object() else {
+        bail!("Parsing treefile: not a JSON object");
+    };
+    if let Some(k) = obj.keys().find(|k| *k != "override-replace") {
+        bail!("Treefile key '{k}' is not supported yet by this rpm-ostree daemon");
+    }
+    let list: Vec<Replace> = match obj.get("override-replace") {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| anyhow::anyhow!("Parsing treefile override-replace: {e}"))?,
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for r in list {
+        let From::Repo(repo) = r.from;
+        if repo.is_empty() || repo.contains(',') || r.packages.iter().any(|p| p.contains(',')) {
+            bail!("Invalid repo replacement: repo={repo}");
+        }
+        out.push((repo, r.packages));
+    }
+    Ok(out)
+}
+
+/// The `[overrides] replace` entries of remote replacements.
+fn remote_entries(sources: &[(String, Vec<String>)]) -> BTreeSet<String> {
+    sources
+        .iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(repo, names)| format!("repo={repo},{}", names.join(",")))
+        .collect()
+}
+
+/// Drops the remote replacement of `name`; true if there was one.
+fn drop_remote(origin: &mut Origin, name: &str) -> bool {
+    let Ok(mut sources) = remote_replacements(&origin.override_replace) else {
+        return false;
+    };
+    let mut found = false;
+    for (_, names) in sources.iter_mut() {
+        let before = names.len();
+        names.retain(|n| n != name);
+        found |= names.len() != before;
+    }
+    if found {
+        origin.override_replace = remote_entries(&sources);
+    }
+    found
+}
+
+/// True if `origin` replaces the base package `name`, with a local package
+/// or from a repository.
 fn has_replacement(origin: &Origin, name: &str) -> bool {
     origin
         .override_replace_local
         .iter()
         .any(|l| super::local::entry_name(l).as_deref() == Some(name))
+        || remote_replacements(&origin.override_replace)
+            .is_ok_and(|s| s.iter().any(|(_, names)| names.iter().any(|n| n == name)))
 }
 
 /// True if the local request `entry` (`<sha256>:<nevra>`) is the package
@@ -240,6 +341,63 @@ mod tests {
         assert_eq!(
             local.apply(&mut o).unwrap_err().to_string(),
             "Package/capability 'tp-tool-1.0-1.noarch' is already requested"
+        );
+    }
+
+    #[test]
+    fn remote_replacements_merge_by_repository_and_reset_by_name() {
+        let mut o = Origin::default();
+        let from = |repo: &str, names: &[&str]| PackageChanges {
+            replace_remote: vec![(repo.into(), names.iter().map(|n| n.to_string()).collect())],
+            ..Default::default()
+        };
+        from("tp-updates", &["tp-base-a"]).apply(&mut o).unwrap();
+        from("tp-updates", &["tp-base-b"]).apply(&mut o).unwrap();
+        assert_eq!(
+            o.override_replace.iter().collect::<Vec<_>>(),
+            ["repo=tp-updates,tp-base-a,tp-base-b"]
+        );
+        assert_eq!(
+            from("other", &["tp-base-a"])
+                .apply(&mut o)
+                .unwrap_err()
+                .to_string(),
+            "Override already exists for package 'tp-base-a'"
+        );
+        let reset = PackageChanges {
+            override_reset: vec!["tp-base-a".into(), "tp-base-b".into()],
+            ..Default::default()
+        };
+        reset.apply(&mut o).unwrap();
+        assert!(o.override_replace.is_empty());
+        o.override_replace.insert("url=x,y".into());
+        assert_eq!(
+            remote_replacements(&o.override_replace)
+                .unwrap_err()
+                .to_string(),
+            "Unknown repo replacement source: url=x"
+        );
+    }
+
+    #[test]
+    fn treefile_fragments_carry_repo_replacements_only() {
+        let json = r#"{"override-replace": [{"from": {"repo": "tp-updates"}, "packages": ["tp-base-a"]}]}"#;
+        assert_eq!(
+            treefile_replacements(json).unwrap(),
+            [("tp-updates".to_string(), vec!["tp-base-a".to_string()])]
+        );
+        assert_eq!(
+            treefile_replacements(r#"{"packages": ["x"]}"#)
+                .unwrap_err()
+                .to_string(),
+            "Treefile key 'packages' is not supported yet by this rpm-ostree daemon"
+        );
+        assert!(treefile_replacements("[1]").is_err());
+        assert!(
+            treefile_replacements(
+                r#"{"override-replace": [{"from": {"url": "x"}, "packages": []}]}"#
+            )
+            .is_err()
         );
     }
 

@@ -18,12 +18,12 @@ fn update(
     modifiers: Opts,
     no_overrides: bool,
     rpms: Option<&LocalRpms>,
+    cache_only: bool,
 ) -> Result<Exit> {
     let opts = Opts::default()
         .set("reboot", o.reboot)
         .set("no-pull-base", true)
-        // A replacement may need what the repositories provide.
-        .set("cache-only", rpms.is_none())
+        .set("cache-only", cache_only)
         .set("dry-run", o.dry_run)
         .flag("no-overrides", no_overrides)
         .set("lock-finalization", o.lock_finalization);
@@ -56,7 +56,8 @@ pub(crate) fn run(cmd: OverrideCmd, ctx: &Context) -> Result<Exit> {
                 m = m.set("override-replace-local-packages", handles);
             }
             let rpms = (!rpms.is_empty()).then_some(&rpms);
-            let exit = update(&a.common, ctx, m, false, rpms)?;
+            // A replacement may need what the repositories provide.
+            let exit = update(&a.common, ctx, m, false, rpms, rpms.is_none())?;
             hint(&a.common, ctx, exit);
             Ok(exit)
         }
@@ -69,17 +70,17 @@ pub(crate) fn run(cmd: OverrideCmd, ctx: &Context) -> Result<Exit> {
             } else {
                 Opts::default().set("override-reset-packages", a.packages.clone())
             };
-            update(&a.common, ctx, m, a.all, None)
+            update(&a.common, ctx, m, a.all, None, true)
         }
         OverrideCmd::Replace(a) => {
             if a.from.is_some() || a.freeze {
                 if !a.experimental {
                     bail!("--from and --freeze require --experimental");
                 }
-                bail!(
-                    "Replacing base packages from a repository (--from) is not supported yet \
-                     by this rpm-ostree; replace them with local RPM files"
-                );
+                if a.freeze {
+                    bail!("--freeze is not supported yet by this rpm-ostree");
+                }
+                return from_repo(&a, ctx);
             }
             if a.packages.is_empty() {
                 bail!("At least one PACKAGE must be specified");
@@ -90,11 +91,40 @@ pub(crate) fn run(cmd: OverrideCmd, ctx: &Context) -> Result<Exit> {
             if !a.remove.is_empty() {
                 m = m.set("override-remove-packages", a.remove.clone());
             }
-            let exit = update(&a.common, ctx, m, false, Some(&rpms))?;
+            let exit = update(&a.common, ctx, m, false, Some(&rpms), false)?;
             hint(&a.common, ctx, exit);
             Ok(exit)
         }
     }
+}
+
+/// `override replace --experimental --from repo=ID NAME...`: the newest
+/// packages of those names in that repository replace the base's.
+fn from_repo(a: &crate::client::cli::OverrideReplaceArgs, ctx: &Context) -> Result<Exit> {
+    let from = a.from.as_deref().unwrap_or_default();
+    let Some(("repo", repo)) = from.split_once('=') else {
+        bail!("Invalid --from source '{from}'; expected repo=<id>");
+    };
+    if repo.is_empty() {
+        bail!("Invalid --from source '{from}'; expected repo=<id>");
+    }
+    if a.packages.is_empty() {
+        bail!("At least one PACKAGE must be specified");
+    }
+    if let Some(p) = a.packages.iter().find(|p| is_local(p)) {
+        bail!("Local packages cannot be replaced --from a repository: {p}");
+    }
+    let treefile = serde_json::json!({
+        "override-replace": [{"from": {"repo": repo}, "packages": a.packages}],
+    });
+    let mut m = Opts::default().set("treefile", treefile.to_string());
+    if !a.remove.is_empty() {
+        m = m.set("override-remove-packages", a.remove.clone());
+    }
+    // The repository's metadata is needed.
+    let exit = update(&a.common, ctx, m, false, None, false)?;
+    hint(&a.common, ctx, exit);
+    Ok(exit)
 }
 
 /// Opens the replacement RPMs; a name that is no file is refused.

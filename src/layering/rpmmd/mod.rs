@@ -129,6 +129,10 @@ pub(crate) struct ResolveRequest {
     /// Local packages replacing the base packages of the same names.
     #[serde(default)]
     pub replace_local: Vec<PathBuf>,
+    /// Base packages to replace with the newest of that name in a
+    /// repository: (repository id, names).
+    #[serde(default)]
+    pub replace_remote: Vec<(String, Vec<String>)>,
 }
 
 /// What a layering installs.
@@ -151,6 +155,9 @@ pub(crate) struct Resolution {
     /// base package it replaces.
     #[serde(default)]
     pub replaced: Vec<(String, BasePackage)>,
+    /// The repository of each remote replacement: (new NEVRA, repository id).
+    #[serde(default)]
+    pub replaced_from: Vec<(String, String)>,
     /// Replacements the base makes moot, by NEVRA: true when the base has
     /// that very NEVRA, false when it has no package of that name.
     #[serde(default)]

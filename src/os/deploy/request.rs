@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::authz::Needed;
 use crate::config::UpdatePolicy;
 use crate::error::BusError;
-use crate::layering::request::PackageChanges;
+use crate::layering::request::{PackageChanges, treefile_replacements};
 use crate::options::{self, OptionSpec, Options};
 use crate::transaction::kinds::deploy::{Deploy, DeployFlags, LOCAL_UNSUPPORTED, Verb};
 use crate::transaction::kinds::local::LocalFiles;
@@ -150,6 +150,7 @@ impl Modifiers {
         self.override_remove_packages.is_some()
             || self.override_replace_local_packages.is_some()
             || self.override_reset_packages.is_some()
+            || self.treefile.is_some()
     }
 
     /// The first modifier asking for what is not supported yet (local
@@ -177,15 +178,11 @@ impl Modifiers {
         })
     }
 
-    /// Modifiers of a local assembly from a treefile or a local repository.
+    /// The modifier of a local assembly from a local repository.
     fn assembly_request(&self) -> Option<&'static str> {
-        if self.ex_local_repo_remote.is_some() {
-            Some("ex-local-repo-remote")
-        } else if self.treefile.is_some() {
-            Some("treefile")
-        } else {
-            None
-        }
+        self.ex_local_repo_remote
+            .is_some()
+            .then_some("ex-local-repo-remote")
     }
 }
 
@@ -372,6 +369,7 @@ impl DeployCall {
                     set.insert("install-local-packages");
                 }
                 if m.override_replace_packages.is_some()
+                    || m.treefile.is_some()
                     || m.override_remove_packages.is_some()
                     || m.override_reset_packages.is_some()
                     || non_empty(&m.override_replace_local_packages)
@@ -414,7 +412,7 @@ impl DeployCall {
         }
         if let Some(key) = m.assembly_request() {
             return Err(BusError::failed(format!(
-                "Local assembly from a treefile or a local repository is not supported yet by \
+                "Local assembly from a local repository is not supported yet by \
                  this rpm-ostree daemon (modifier '{key}')"
             )));
         }
@@ -504,6 +502,12 @@ impl DeployCall {
                 override_remove: m.override_remove_packages.clone().unwrap_or_default(),
                 override_reset: m.override_reset_packages.clone().unwrap_or_default(),
                 no_overrides: o.no_overrides,
+                replace_remote: match &m.treefile {
+                    Some(t) => {
+                        treefile_replacements(t).map_err(|e| BusError::failed(e.to_string()))?
+                    }
+                    None => Vec::new(),
+                },
                 ..Default::default()
             },
             lock_layering: env.lock_layering,

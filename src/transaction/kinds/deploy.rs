@@ -108,8 +108,8 @@ fn has_pkglist(repo: &ostree::Repo, csum: &str) -> bool {
 }
 
 /// What this daemon does not layer yet.
-pub(crate) const LOCAL_UNSUPPORTED: &str =
-    "Local packages and replacement overrides are not supported yet by this rpm-ostree daemon";
+pub(crate) const LOCAL_UNSUPPORTED: &str = "Local packages that may replace the files of \
+     others (install --force-replacefiles) are not supported yet by this rpm-ostree daemon";
 
 const LOCK_LAYERING: &str = "Cannot operate; `LockLayering=true` in configuration.";
 
@@ -158,12 +158,8 @@ impl Deploy {
         let plan = self.plan(ctx, origin, merge)?;
         // What this daemon cannot layer yet stays refused, unless the call
         // drops it (`reset`, `override reset --all`).
-        if !plan.origin.requested_local_fileoverride_packages.is_empty()
-            || !plan.origin.override_replace.is_empty()
-        {
-            bail!(
-                "{LOCAL_UNSUPPORTED}; the deployment has local packages or replacement overrides"
-            );
+        if !plan.origin.requested_local_fileoverride_packages.is_empty() {
+            bail!("{LOCAL_UNSUPPORTED}; the deployment has such packages");
         }
         let layering = plan.origin.needs_local_assembly();
         if layering && self.lock_layering {
@@ -478,6 +474,12 @@ impl Deploy {
                     .replace_local
                     .iter()
                     .map(|e| crate::layering::local::entry_nevra(e).to_string())
+                    .chain(
+                        self.packages
+                            .replace_remote
+                            .iter()
+                            .flat_map(|(_, n)| n.clone()),
+                    )
                     .collect(),
             },
             flags,

@@ -16,7 +16,7 @@ use crate::layering::assemble::{self, Workdir};
 use crate::layering::commit::{self, LayerMeta, STATE_KEY};
 use crate::layering::import::{self, Entry};
 use crate::layering::pkgcache::{self, CachedPackage};
-use crate::layering::request::inactive_error;
+use crate::layering::request::{inactive_error, remote_replacements};
 use crate::layering::rpmmd::{self, Resolution, ResolveRequest, ResolvedPackage, Setup};
 use crate::layering::scripts::{self, Phase, Sandbox, Script};
 use crate::layering::selinux::{self, Labeler};
@@ -251,6 +251,7 @@ pub(crate) fn layer(
             &origin.override_replace_local,
             &work.path.join("replace"),
         )?,
+        replace_remote: remote_replacements(&origin.override_replace)?,
     };
     // $releasever is the new base's.
     let setup = Setup {
@@ -312,6 +313,7 @@ pub(crate) fn layer(
     let mut requests = active.clone();
     requests.extend(origin.requested_local_packages.iter().cloned());
     requests.extend(origin.override_replace_local.iter().cloned());
+    requests.extend(origin.override_replace.iter().cloned());
     if origin.regenerate_initramfs {
         requests.push(format!("initramfs:{}", origin.initramfs_args.join(" ")));
     }
@@ -391,7 +393,8 @@ pub(crate) fn layer(
         repos: res.repos.clone(),
         state_digest: digest,
         removed: res.removed.clone(),
-        replaced: super::local::replaced_pairs(&res),
+        replaced: super::local::replaced_pairs(&res, false),
+        replaced_remote: super::local::replaced_pairs(&res, true),
     };
     let commit = commit::commit(&repo, source, &meta, &ctx.cancellable)?;
     ctx.progress.task_end("done");

@@ -93,13 +93,26 @@ pub(crate) fn check_replacements(
     Ok(())
 }
 
-/// The replacements as the commit records them: (new, old).
-pub(crate) fn replaced_pairs(res: &Resolution) -> Vec<(ResolvedPackage, BasePackage)> {
+/// The replacements as the commit records them: (source, new, old), the
+/// local ones (`remote` false; no source) or those from repositories
+/// (`repo=<id>`).
+pub(crate) fn replaced_pairs(
+    res: &Resolution,
+    remote: bool,
+) -> Vec<(Option<String>, ResolvedPackage, BasePackage)> {
     res.replaced
         .iter()
         .filter_map(|(new, old)| {
+            let from = res
+                .replaced_from
+                .iter()
+                .find(|(n, _)| n == new)
+                .map(|(_, repo)| format!("repo={repo}"));
+            if from.is_some() != remote {
+                return None;
+            }
             let p = res.packages.iter().find(|p| &p.nevra == new)?;
-            Some((p.clone(), old.clone()))
+            Some((from, p.clone(), old.clone()))
         })
         .collect()
 }

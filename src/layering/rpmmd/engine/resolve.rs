@@ -33,7 +33,11 @@ pub(super) fn resolve(
         rpmdb: true,
     };
     // Only removals: the base's packages are all it takes, no repository.
-    if req.packages.is_empty() && req.local.is_empty() && req.replace_local.is_empty() {
+    if req.packages.is_empty()
+        && req.local.is_empty()
+        && req.replace_local.is_empty()
+        && req.replace_remote.is_empty()
+    {
         for r in metadata::enabled(ctx) {
             r.set_enabled(sys::DNF_REPO_ENABLED_NONE);
         }
@@ -45,7 +49,14 @@ pub(super) fn resolve(
     let (active, inactive) = split_inactive(&sack, &req.packages);
     let (removals, absent_removals) = base_packages(&sack, &req.remove)?;
     let local = local_packages(&sack, &req.local)?;
-    let (replacements, inactive_replacements) = replacements(&sack, &req.replace_local)?;
+    let (mut replacements, mut inactive_replacements) = replacements(&sack, &req.replace_local)?;
+    let (remote, inactive_remote) = remote_replacements(&sack, &req.replace_remote)?;
+    let replaced_from = remote
+        .iter()
+        .map(|(repo, (new, _))| (new.nevra(), repo.clone()))
+        .collect();
+    replacements.extend(remote.into_iter().map(|(_, pair)| pair));
+    inactive_replacements.extend(inactive_remote);
     let removed: Vec<BasePackage> = removals.iter().map(base_package).collect();
     let replaced = replacements
         .iter()
@@ -80,8 +91,45 @@ pub(super) fn resolve(
         removed,
         absent_removals,
         replaced,
+        replaced_from,
         inactive_replacements,
     })
+}
+
+/// A replacement from a repository: (repository id, (new, old)).
+type RemoteReplacement = (String, (Package, Package));
+
+/// Replacements the base makes moot: (NEVRA, true if the base has it).
+type Inactive = Vec<(String, bool)>;
+
+/// The newest package of each name in its repository, with the base
+/// package it replaces, and those the base makes moot (as [`replacements`]).
+fn remote_replacements(
+    sack: &Sack,
+    sources: &[(String, Vec<String>)],
+) -> Result<(Vec<RemoteReplacement>, Inactive)> {
+    let (mut active, mut inactive) = (Vec::new(), Vec::new());
+    for (repo, names) in sources {
+        for name in names {
+            let mut q = Query::new(sack);
+            q.filter(sys::HY_PKG_REPONAME, sys::HY_EQ, repo);
+            q.filter(sys::HY_PKG_NAME, sys::HY_EQ, name);
+            q.latest_per_arch();
+            let Some(pkg) = q.run().into_iter().next() else {
+                bail!("No package '{name}' in repo '{repo}'");
+            };
+            let mut base = system(sack);
+            base.filter(sys::HY_PKG_NAME, sys::HY_EQ, name);
+            match base.run().into_iter().next() {
+                Some(old) if old.nevra() != pkg.nevra() => {
+                    active.push((repo.clone(), (pkg, old)));
+                }
+                Some(_) => inactive.push((pkg.nevra(), true)),
+                None => inactive.push((pkg.nevra(), false)),
+            }
+        }
+    }
+    Ok((active, inactive))
 }
 
 /// The local packages (RPM files) added to the sack; one the base has
@@ -104,7 +152,7 @@ fn local_packages(sack: &Sack, files: &[std::path::PathBuf]) -> Result<Vec<Packa
 /// The local replacements (RPM files) with the base package each replaces,
 /// and those the base makes moot: no package of that name, or that very
 /// NEVRA already (by NEVRA; true for the latter).
-type Replacements = (Vec<(Package, Package)>, Vec<(String, bool)>);
+type Replacements = (Vec<(Package, Package)>, Inactive);
 
 fn replacements(sack: &Sack, files: &[std::path::PathBuf]) -> Result<Replacements> {
     let (mut active, mut inactive) = (Vec::new(), Vec::new());
