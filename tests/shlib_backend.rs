@@ -49,6 +49,9 @@ fn shlib_ipc_send(
     let mut argv: Vec<&std::ffi::OsStr> = vec!["rpm-ostree".as_ref(), "shlib-backend".as_ref()];
     argv.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
     let proc = launcher.spawn(&argv).map_err(|e| e.to_string())?;
+    // The launcher holds our copy of the child's end: without it, a child
+    // that sent nothing leaves an end-of-file to read, not a hang.
+    drop(launcher);
     let (_, stderr) = proc.communicate_utf8(None, gio::Cancellable::NONE).unwrap();
     drop(dir);
     if !proc.is_successful() {
