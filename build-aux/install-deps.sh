@@ -7,7 +7,7 @@ set -eu
 PKGS="ostree libostree-dev gir1.2-ostree-1.0 dbus dbus-daemon polkitd pkexec
 libpolkit-gobject-1-dev libglib2.0-dev bubblewrap python3-dbus python3-gi
 meson ninja-build gnupg curl pkg-config util-linux e2fsprogs cpio
-rpm createrepo-c libdnf-dev libsqlite3-dev fuse3 zstd"
+rpm createrepo-c libdnf-dev libsqlite3-dev fuse3 zstd qtbase5-dev-tools"
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     cat >&2 <<MSG
@@ -15,7 +15,8 @@ install-deps.sh: this is not a Debian/Ubuntu system. Install the equivalents of:
   $(echo $PKGS)
 (libostree >= 2022.7 with its development files, GLib/GIO development files,
 dbus-daemon, polkitd and libpolkit-gobject-1 development files, bubblewrap,
-python3 with PyGObject and dbus-python, meson, ninja, gnupg, pkg-config),
+python3 with PyGObject and dbus-python, meson, ninja, gnupg, pkg-config, Qt 5's
+qdbusxml2cpp),
 and a Rust toolchain (cargo, rustfmt, clippy).
 MSG
     exit 1

@@ -1,7 +1,9 @@
 #!/bin/sh
 # meson-check.sh: the packaging check of `make check`. Configures a meson build,
 # installs into a scratch DESTDIR and compares the installed file list with
-# build-aux/expected-install.txt. Cleans up after itself.
+# build-aux/expected-install.txt; then checks what the installed files must do
+# (which binaries link what, a C client built against librpmostree-1's headers
+# and .pc, qdbusxml2cpp on the interface XML). Cleans up after itself.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/rpm-ostree-meson.XXXXXX)
@@ -15,7 +17,12 @@ meson compile -C "$work/build" >"$work/compile.log" 2>&1 ||
 DESTDIR="$work/dest" meson install -C "$work/build" --no-rebuild >"$work/install.log" 2>&1 ||
     { cat "$work/install.log" >&2; exit 1; }
 (cd "$work/dest" && find . \( -type f -o -type l \) | sed 's|^\.||' | LC_ALL=C sort) >"$work/installed.txt"
-if ! diff -u "$src/build-aux/expected-install.txt" "$work/installed.txt"; then
+# The library directory is the platform's (lib/x86_64-linux-gnu on Debian):
+# @libdir@ in the expected list.
+libdir=$(meson introspect --buildoptions "$work/build" |
+    python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "libdir"))')
+sed "s|@libdir@|$libdir|" "$src/build-aux/expected-install.txt" | LC_ALL=C sort >"$work/expected.txt"
+if ! diff -u "$work/expected.txt" "$work/installed.txt"; then
     echo "meson-check: the installed file list differs from build-aux/expected-install.txt" >&2
     exit 1
 fi
@@ -38,4 +45,26 @@ for exe in usr/bin/rpm-ostree usr/libexec/rpm-ostreed; do
     fi
 done
 ldd "$work/dest/usr/libexec/rpm-ostreed-dnf" | grep -q libdnf
+# librpmostree-1 as a client builds against it: the installed headers and
+# rpm-ostree-1.pc (its paths moved into the staging directory) compile and link
+# the C test client, which runs against the installed library; the library
+# links none of the daemon's libraries.
+lib=$work/dest/usr/$libdir
+if ldd "$lib/librpmostree-1.so.1.0.0" | grep -q -e libdnf -e polkit; then
+    echo "meson-check: librpmostree-1 links libdnf or polkit" >&2
+    exit 1
+fi
+readelf -d "$lib/librpmostree-1.so.1.0.0" | grep -q 'Library soname: \[librpmostree-1.so.1\]'
+mkdir "$work/pc"
+sed -e "s|^prefix=/usr|prefix=$work/dest/usr|" "$lib/pkgconfig/rpm-ostree-1.pc" >"$work/pc/rpm-ostree-1.pc"
+# shellcheck disable=SC2046
+cc -Wall -Werror -o "$work/client" "$src/crates/librpmostree/tests/c/client.c" \
+    $(PKG_CONFIG_PATH="$work/pc" pkg-config --cflags --libs rpm-ostree-1)
+LD_LIBRARY_PATH=$lib "$work/client" api >/dev/null
+# Qt clients generate proxies from the installed interface XML.
+mkdir "$work/qt"
+(cd "$work/qt" && qdbusxml2cpp -p proxy -a adaptor \
+    "$work/dest/usr/share/dbus-1/interfaces/org.projectatomic.rpmostree1.xml") 2>"$work/qt.log" ||
+    { cat "$work/qt.log" >&2; exit 1; }
+if [ -s "$work/qt.log" ]; then cat "$work/qt.log" >&2; exit 1; fi
 echo "meson-check: $(wc -l <"$work/installed.txt") files installed as expected"

@@ -1,14 +1,15 @@
 //! The `rpm-ostree` command line client. `rpm-ostree start-daemon` executes the
 //! daemon (`rpm-ostreed`, beside this binary or in the libexec directory), and
-//! `rpm-ostree db` executes it too (`rpm-ostreed db`).
+//! `rpm-ostree db` and `rpm-ostree shlib-backend` execute it too.
 
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // The daemon's executable runs these: they need libostree.
-    let local = ["start-daemon", "db", "rpm"];
+    // The daemon's executable runs these: they need libostree (hidden
+    // `shlib-backend` too: it reads commits, and keeps its fd 3 across exec).
+    let local = ["start-daemon", "db", "rpm", "shlib-backend"];
     if args.get(1).is_some_and(|a| local.iter().any(|l| a == l)) {
         let exe = rpmostree::client::daemon_executable();
         let mut cmd = std::process::Command::new(&exe);

@@ -21,6 +21,10 @@ const HELPERS: &[(&str, HelperMain)] = &[
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // First, before anything opens a file: it takes over its fd 3.
+    if args.get(1).is_some_and(|a| a == "shlib-backend") {
+        return rpmostree::local::shlib_backend::main(args.into_iter().skip(2).collect());
+    }
     // `rpm-ostree db ...` (and its alias `rpm`) runs here, where libostree is.
     if args.get(1).is_some_and(|a| a == "db" || a == "rpm") {
         let mut argv = vec![std::ffi::OsString::from("rpm-ostree db")];

@@ -5,6 +5,7 @@
 
 pub(crate) mod dnf;
 pub(crate) mod gio;
+pub(crate) mod inherited_fd;
 pub(crate) mod malloc;
 pub(crate) mod ostree;
 pub(crate) mod polkit;
