@@ -145,7 +145,8 @@ fn base_packages_are_replaced_from_a_repository_and_reset_by_name() {
             requested(d),
             [("repo=tp-updates".to_string(), vec!["tp-base-b".to_string()])]
         );
-        ok(bed, &["override", "reset", "--all"]);
+        // `reset -o`: every override goes.
+        ok(bed, &["reset", "--overrides"]);
         let d = &deployments(bed)[0];
         assert!(requested(d).is_empty());
         assert_eq!(dict_str(d, "checksum"), Some(bed.world("CSUM_V2")));
