@@ -115,6 +115,26 @@ fn bad_local_rpms_are_refused_and_change_nothing() {
         std::fs::write(&cut, &whole[..whole.len() / 3]).unwrap();
         let err = fails(bed, &["install", &cut.display().to_string()]);
         assert!(err.contains("not a readable RPM"), "{err}");
+        // An RPM for another machine.
+        let other = if std::env::consts::ARCH == "aarch64" {
+            "x86_64"
+        } else {
+            "aarch64"
+        };
+        let foreign = bed.tb.join(format!("tp-arch-1.0-1.{other}.rpm"));
+        rpm::PackageBuilder::new("tp-arch", "1.0", "MIT", other, "another machine's")
+            .release("1")
+            .build()
+            .unwrap()
+            .write_file(&foreign)
+            .unwrap();
+        let err = fails(bed, &["install", &foreign.display().to_string()]);
+        assert!(
+            err.contains(&format!(
+                "tp-arch-1.0-1.{other} is for architecture {other}, not this machine's"
+            )),
+            "{err}"
+        );
         // What the base has already, that very NEVRA.
         let base = copy_of(bed, "tp-base-a-1.0-1").display().to_string();
         let err = fails(bed, &["install", &base]);

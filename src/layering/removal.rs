@@ -21,7 +21,26 @@ pub(crate) struct Removed {
     dirs: Vec<String>,
 }
 
+/// True if `path` (in a tree) is a kernel image: what a layering would
+/// have to follow with depmod and a new initramfs, which it does not do yet.
+pub(crate) fn is_kernel(path: &str) -> bool {
+    let p = path.trim_start_matches('/');
+    p.starts_with("usr/lib/modules/") && p.ends_with("/vmlinuz")
+}
+
 impl Removed {
+    /// Refuses removing or replacing the kernel.
+    pub(crate) fn check_kernel(&self) -> Result<()> {
+        if self.files.iter().any(|f| is_kernel(f)) {
+            anyhow::bail!(
+                "Removing or replacing the kernel ({}) is not supported yet by this \
+                 rpm-ostree daemon",
+                self.names.join(", ")
+            );
+        }
+        Ok(())
+    }
+
     pub(crate) fn removals(&self) -> Removals<'_> {
         Removals {
             files: &self.files,
@@ -48,4 +67,27 @@ pub(crate) fn of(rpmdb: &Path, removed: &[BasePackage]) -> Result<Removed> {
     }
     dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
     Ok(Removed { names, files, dirs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_are_refused() {
+        assert!(is_kernel("usr/lib/modules/6.1.0/vmlinuz"));
+        assert!(is_kernel("/usr/lib/modules/6.1.0/vmlinuz"));
+        assert!(!is_kernel("usr/lib/modules/6.1.0/initramfs.img"));
+        let r = Removed {
+            names: vec!["kernel-core".into()],
+            files: vec!["usr/lib/modules/6.1.0/vmlinuz".into()],
+            dirs: vec![],
+        };
+        assert_eq!(
+            r.check_kernel().unwrap_err().to_string(),
+            "Removing or replacing the kernel (kernel-core) is not supported yet by this \
+             rpm-ostree daemon"
+        );
+        assert!(Removed::default().check_kernel().is_ok());
+    }
 }

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::Ctx;
+use super::stages::Stages;
 use crate::deployment::origin::Origin;
 use crate::layering::assemble::{self, Workdir};
 use crate::layering::commit::{self, LayerMeta, STATE_KEY};
@@ -44,44 +45,6 @@ pub(crate) enum Layered {
     Unchanged,
     /// Stopped as asked (dry run, download only).
     Stopped,
-}
-
-/// How long each stage of a layering took, for the daemon's log.
-struct Stages {
-    last: std::time::Instant,
-    start: std::time::Instant,
-    done: Vec<(&'static str, u128)>,
-}
-
-impl Stages {
-    fn new() -> Self {
-        let now = std::time::Instant::now();
-        Self {
-            last: now,
-            start: now,
-            done: Vec::new(),
-        }
-    }
-
-    fn mark(&mut self, stage: &'static str) {
-        let now = std::time::Instant::now();
-        self.done.push((stage, (now - self.last).as_millis()));
-        self.last = now;
-    }
-
-    fn log(&self, what: &str) {
-        let parts: Vec<String> = self
-            .done
-            .iter()
-            .map(|(s, ms)| format!("{s} {ms}"))
-            .collect();
-        glib::g_message!(
-            "rpm-ostreed",
-            "{what} in {} ms ({})",
-            self.start.elapsed().as_millis(),
-            parts.join(", ")
-        );
-    }
 }
 
 /// Copies the file `path` of commit `commit` to `dest`; false if the commit
@@ -310,6 +273,7 @@ pub(crate) fn layer(
     let mut going = res.removed.clone();
     going.extend(res.replaced.iter().map(|(_, old)| old.clone()));
     let removed = removal::of(&work.path.join("base").join(RPMDB), &going)?;
+    removed.check_kernel()?;
     let mut requests = active.clone();
     requests.extend(origin.requested_local_packages.iter().cloned());
     requests.extend(origin.override_replace_local.iter().cloned());
@@ -331,7 +295,14 @@ pub(crate) fn layer(
     }
     let mut infos = Vec::new();
     for p in &pkgs {
-        infos.push((p.nevra.clone(), package_info(&repo, p)?));
+        let info = package_info(&repo, p)?;
+        if info.entries.iter().any(|e| removal::is_kernel(&e.path)) {
+            bail!(
+                "Installing a kernel ({}) is not supported yet by this rpm-ostree daemon",
+                p.nevra
+            );
+        }
+        infos.push((p.nevra.clone(), info));
     }
     // Nothing to run in the tree and nobody's files but root's: no checkout.
     // A regenerated initramfs needs the whole tree too.

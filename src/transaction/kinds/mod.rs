@@ -15,6 +15,7 @@ pub(crate) mod layer;
 pub(crate) mod local;
 pub(crate) mod rollback;
 pub(crate) mod rpmmd;
+mod stages;
 
 /// How a successful transaction ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
