@@ -155,3 +155,48 @@ fn base_packages_are_replaced_from_a_repository_and_reset_by_name() {
         fsck(bed);
     });
 }
+
+#[test]
+fn replacements_stage_on_a_booted_system() {
+    let opts = Options {
+        booted: true,
+        ..Default::default()
+    };
+    with_repo(opts, APP, |bed, _| {
+        let updates = make_repo(bed, "tp-updates", &["tp-base-b-1.5-1"]);
+        let served = serve(bed, &updates, &[]);
+        write_repo_file(
+            bed,
+            "updates.repo",
+            &repo_section("tp-updates", &served.url(), ""),
+        );
+        let a2 = rpm(bed, "tp-base-a-2.0-1").display().to_string();
+        ok(bed, &["override", "replace", &a2]);
+        let args = [
+            "override",
+            "replace",
+            "--experimental",
+            "--from",
+            "repo=tp-updates",
+            "tp-base-b",
+        ];
+        let out = ok(bed, &args);
+        // Booted: the new deployment's package diff against the booted one.
+        assert!(out.contains("Downgraded:"), "{out}");
+        let d = &deployments(bed)[0];
+        assert_eq!(d["staged"].get::<bool>(), Some(true));
+        assert_eq!(
+            replaced_from(d, "repo=tp-updates"),
+            ["tp-base-b-1.5-1.noarch"]
+        );
+        assert_eq!(d["base-local-replacements"].n_children(), 1);
+        let qa = rpm_qa(&root_of(bed, d));
+        assert!(qa.contains(&"tp-base-a-2.0-1.noarch".to_string()), "{qa:?}");
+        assert!(qa.contains(&"tp-base-b-1.5-1.noarch".to_string()), "{qa:?}");
+        ok(bed, &["override", "reset", "--all"]);
+        let d = &deployments(bed)[0];
+        assert!(requested(d).is_empty());
+        assert_eq!(d["base-local-replacements"].n_children(), 0);
+        fsck(bed);
+    });
+}
