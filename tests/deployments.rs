@@ -334,24 +334,27 @@ fn bad_requests_fail_cleanly_and_change_nothing() {
             assert!(msg.contains(expected), "{method} {args}: {msg}");
             assert_eq!(snapshot(bed), before, "{method} {args} changed the sysroot");
         }
-        // Malformed refspecs never become a transaction.
-        let r = bed.txn_client(
-            None,
-            &[
-                "--bus-call",
-                OS_PATH,
-                IFACE_OS,
-                "Rebase",
-                "(@a{sv} {}, 'remote:bad ref', @as [])",
-            ],
-        );
-        assert_eq!(r.0, 2);
-        assert!(
-            r.1.iter()
-                .any(|e| e["name"] == "org.projectatomic.rpmostreed.Error.InvalidRefspec"),
-            "{:?}",
-            r.1
-        );
+        // Malformed refspecs (image references too) never become a
+        // transaction.
+        for (target, why) in [
+            ("remote:bad ref", ""),
+            ("ostree-unverified-image:ftp:x", "Unknown transport 'ftp'"),
+            (
+                "ostree-remote-image:fedora",
+                "Missing second ':' in ostree-remote-image:fedora",
+            ),
+        ] {
+            let args = format!("(@a{{sv}} {{}}, '{target}', @as [])");
+            let r = bed.txn_client(None, &["--bus-call", OS_PATH, IFACE_OS, "Rebase", &args]);
+            assert_eq!(r.0, 2);
+            assert!(
+                r.1.iter().any(|e| e["name"]
+                    == "org.projectatomic.rpmostreed.Error.InvalidRefspec"
+                    && e["message"].as_str().unwrap_or_default().contains(why)),
+                "{target}: {:?}",
+                r.1
+            );
+        }
         // An unreachable remote (nothing listens).
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

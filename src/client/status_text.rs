@@ -241,7 +241,9 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
     }
     out.line(&first);
     let w = KEY_WIDTH;
-    if let Some((_, desc)) = d
+    if let Some(digest) = s(d, "container-image-reference-digest") {
+        out.kv(w, "Digest", &digest);
+    } else if let Some((_, desc)) = d
         .get("custom-origin")
         .and_then(|v| v.get::<(String, String)>())
     {

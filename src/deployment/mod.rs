@@ -7,6 +7,7 @@ pub(crate) mod cached_update;
 pub mod cleanup;
 pub(crate) mod cpio;
 mod ctx;
+pub(crate) mod imgref;
 pub(crate) mod inhibitors;
 pub(crate) mod initramfs;
 pub(crate) mod journal;

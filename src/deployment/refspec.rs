@@ -1,15 +1,6 @@
 //! Refspecs as found in origins and sent by clients: `remote:ref`, `ref`, a
 //! commit checksum, or a container image reference.
 
-/// Prefixes of container image references (phase 3 origins).
-const CONTAINER_PREFIXES: &[&str] = &[
-    "ostree-unverified-registry:",
-    "ostree-unverified-image:",
-    "ostree-image-signed:",
-    "ostree-remote-image:",
-    "ostree-remote-registry:",
-];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refspec {
     /// An ostree branch, optionally on a remote.
@@ -33,7 +24,7 @@ pub(crate) fn is_checksum(s: &str) -> bool {
 impl Refspec {
     /// Classifies a complete refspec (an origin's, or a fully resolved one).
     pub(crate) fn parse(s: &str) -> Self {
-        if CONTAINER_PREFIXES.iter().any(|p| s.starts_with(p)) {
+        if super::imgref::looks_like(s) {
             return Self::Container(s.to_string());
         }
         if is_checksum(s) {

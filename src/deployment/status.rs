@@ -233,6 +233,15 @@ fn origin_keys(
 ) {
     if let Some(imgref) = origin.container_image_reference.as_ref() {
         put("container-image-reference", imgref.to_variant());
+        // An imported image's commit records its manifest digest.
+        if let Some(digest) = repo.load_commit(csum).ok().and_then(|(c, _)| {
+            glib::VariantDict::new(Some(&c.child_value(0)))
+                .lookup::<String>("ostree.manifest-digest")
+                .ok()
+                .flatten()
+        }) {
+            put("container-image-reference-digest", digest.to_variant());
+        }
     } else if let Some(refspec) = origin.refspec.as_ref() {
         put("origin", refspec.to_variant());
         if let Refspec::Ref { remote, .. } = Refspec::parse(refspec) {

@@ -194,3 +194,26 @@ fn driver_and_custom_origin() {
     st.verbose = true;
     assert!(render(&st).contains("AutomaticUpdatesDriver: TestDriver (test-driver.service)\n"));
 }
+
+#[test]
+fn a_container_origin_shows_its_reference_and_digest() {
+    let mut d = deployment(C1, "41.1", 1_704_067_200, true);
+    d.remove("origin");
+    d.insert(
+        "container-image-reference".into(),
+        "ostree-unverified-registry:quay.io/fedora/fedora-silverblue:41".to_variant(),
+    );
+    d.insert(
+        "container-image-reference-digest".into(),
+        format!("sha256:{C2}").to_variant(),
+    );
+    let expected = format!(
+        "State: idle
+Deployments:
+● ostree-unverified-registry:quay.io/fedora/fedora-silverblue:41
+                   Digest: sha256:{C2}
+                  Version: 41.1 (2024-01-01T00:00:00Z)
+"
+    );
+    assert_eq!(render(&input(vec![d])), expected);
+}

@@ -527,7 +527,12 @@ fn check_refspec(r: &str) -> Result<(), BusError> {
     if r.is_empty() {
         return Err(BusError::invalid_refspec("Refspec is empty"));
     }
-    if is_checksum(r) || matches!(Refspec::parse(r), Refspec::Container(_)) {
+    if matches!(Refspec::parse(r), Refspec::Container(_)) {
+        return crate::deployment::imgref::ImageRef::parse(r)
+            .map(|_| ())
+            .map_err(|e| BusError::invalid_refspec(e.to_string()));
+    }
+    if is_checksum(r) {
         return Ok(());
     }
     // `remote:` (switch remote) and `:ref` (local ref) are partial forms.
