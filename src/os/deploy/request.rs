@@ -569,10 +569,17 @@ pub(crate) fn title(d: &Deploy) -> String {
         return cmd.clone();
     }
     let p = &d.packages;
-    let mut t = if d.flags.no_pull_base && !p.install.is_empty() {
+    let overrides = !p.override_remove.is_empty()
+        || !p.override_reset.is_empty()
+        || !p.replace_remote.is_empty()
+        || !d.local.replace.is_empty()
+        || p.no_overrides;
+    let mut t = if d.flags.no_pull_base && (!p.install.is_empty() || !d.local.install.is_empty()) {
         "install"
     } else if d.flags.no_pull_base && (!p.uninstall.is_empty() || p.no_layering) {
         "uninstall"
+    } else if d.flags.no_pull_base && overrides {
+        "override"
     } else if d.refspec.is_some() {
         "rebase"
     } else if d.revision.is_some() {

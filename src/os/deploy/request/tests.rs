@@ -310,3 +310,26 @@ fn automatic_update_modes_and_titles() {
     .unwrap();
     assert_eq!(d.title, "upgrade --cache-only ");
 }
+
+#[test]
+fn titles_name_what_a_no_pull_base_call_changes() {
+    let base = [("no-pull-base", true.to_variant())];
+    let title =
+        |mods: &[(&str, Variant)]| update(mods, &base).build("testos", &env()).unwrap().title;
+    assert_eq!(
+        title(&[("install-packages", vec!["a", "b"].to_variant())]),
+        "install; install: 2"
+    );
+    assert_eq!(
+        title(&[("uninstall-packages", vec!["a"].to_variant())]),
+        "uninstall; uninstall: 1"
+    );
+    assert_eq!(
+        title(&[("override-remove-packages", vec!["a"].to_variant())]),
+        "override"
+    );
+    assert_eq!(
+        title(&[("override-reset-packages", vec!["a"].to_variant())]),
+        "override"
+    );
+}
