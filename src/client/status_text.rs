@@ -43,6 +43,19 @@ fn s(d: &Dict, k: &str) -> Option<String> {
 fn b(d: &Dict, k: &str) -> bool {
     d.get(k).and_then(|v| v.get::<bool>()).unwrap_or(false)
 }
+/// `key: ...` of what is `requested` but not `active`, sorted; nothing when
+/// all of it is active.
+fn inactive_line(out: &mut Out, w: usize, key: &str, requested: Vec<String>, active: &[String]) {
+    let mut inactive: Vec<String> = requested
+        .into_iter()
+        .filter(|r| !active.contains(r))
+        .collect();
+    inactive.sort_by_key(|p| p.to_lowercase());
+    if !inactive.is_empty() {
+        out.kv(w, key, &inactive.join(" "));
+    }
+}
+
 fn strv(d: &Dict, k: &str) -> Vec<String> {
     d.get(k)
         .and_then(|v| v.get::<Vec<String>>())
@@ -287,14 +300,8 @@ fn deployment(out: &mut Out, d: &Dict, index: usize, input: &StatusInput, multip
     let mut layered = strv(d, "packages");
     layered.sort_by_key(|p| p.to_lowercase());
     if input.verbose {
-        let mut inactive: Vec<String> = strv(d, "requested-packages")
-            .into_iter()
-            .filter(|r| !layered.contains(r))
-            .collect();
-        inactive.sort_by_key(|p| p.to_lowercase());
-        if !inactive.is_empty() {
-            out.kv(w, "InactiveRequests", &inactive.join(" "));
-        }
+        let requested = strv(d, "requested-packages");
+        inactive_line(out, w, "InactiveRequests", requested, &layered);
     }
     if !layered.is_empty() {
         out.kv(w, "LayeredPackages", &layered.join(" "));

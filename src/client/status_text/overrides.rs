@@ -4,7 +4,7 @@
 use glib::Variant;
 use std::collections::BTreeMap;
 
-use super::{Dict, Out, strv};
+use super::{Dict, Out, inactive_line, strv};
 
 /// Every override line of the deployment `d`.
 pub(super) fn lines(out: &mut Out, w: usize, d: &Dict, verbose: bool) {
@@ -18,29 +18,17 @@ pub(super) fn lines(out: &mut Out, w: usize, d: &Dict, verbose: bool) {
             .iter()
             .filter_map(|r| r.split(' ').next().map(String::from))
             .collect();
-        let mut inactive: Vec<String> = strv(d, "requested-base-removals")
-            .into_iter()
-            .filter(|r| !active.contains(r))
-            .collect();
-        inactive.sort_by_key(|p| p.to_lowercase());
-        if !inactive.is_empty() {
-            out.kv(w, "InactiveBaseRemovals", &inactive.join(" "));
-        }
+        let requested = strv(d, "requested-base-removals");
+        inactive_line(out, w, "InactiveBaseRemovals", requested, &active);
     }
     let replaced = replacements(d.get("base-local-replacements"));
     if !replaced.is_empty() {
         out.kv(w, "LocalOverrides", &replacement_text(&replaced));
     }
     if verbose {
-        let active: Vec<&str> = replaced.iter().map(|r| r.3.as_str()).collect();
-        let mut inactive: Vec<String> = strv(d, "requested-base-local-replacements")
-            .into_iter()
-            .filter(|r| !active.contains(&r.as_str()))
-            .collect();
-        inactive.sort_by_key(|p| p.to_lowercase());
-        if !inactive.is_empty() {
-            out.kv(w, "InactiveLocalOverrides", &inactive.join(" "));
-        }
+        let active: Vec<String> = replaced.iter().map(|r| r.3.clone()).collect();
+        let requested = strv(d, "requested-base-local-replacements");
+        inactive_line(out, w, "InactiveLocalOverrides", requested, &active);
     }
     remote_override_lines(out, w, d, verbose);
 }
@@ -147,15 +135,8 @@ fn remote_override_lines(out: &mut Out, w: usize, d: &Dict, verbose: bool) {
         .get("requested-base-remote-replacements")
         .and_then(|v| v.get())
         .unwrap_or_default();
-    let mut inactive: Vec<String> = requested
-        .into_iter()
-        .flat_map(|(_, names)| names)
-        .filter(|n| !active.contains(n))
-        .collect();
-    inactive.sort_by_key(|p| p.to_lowercase());
-    if !inactive.is_empty() {
-        out.kv(w, "InactiveRemoteOverrides", &inactive.join(" "));
-    }
+    let names = requested.into_iter().flat_map(|(_, names)| names).collect();
+    inactive_line(out, w, "InactiveRemoteOverrides", names, &active);
 }
 
 #[cfg(test)]
