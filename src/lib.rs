@@ -24,6 +24,7 @@ pub(crate) mod validate;
 // Bindings.
 pub(crate) mod ffi;
 // Helper processes and the domain.
+pub(crate) mod container;
 pub mod deployment;
 pub(crate) mod helper;
 pub mod layering;

@@ -277,6 +277,18 @@ impl Origin {
     }
 
     /// True if the origin asks for anything that needs package layering.
+    /// Follows `target` from now on: an ostree refspec, or a container
+    /// image reference (then `container-image-reference`, no refspec).
+    pub(crate) fn set_refspec(&mut self, target: &str) {
+        if super::imgref::looks_like(target) {
+            self.container_image_reference = Some(target.to_string());
+            self.refspec = None;
+        } else {
+            self.refspec = Some(target.to_string());
+            self.container_image_reference = None;
+        }
+    }
+
     /// True if the deployment is a layered commit made here: packages, or
     /// a regenerated initramfs (upstream's "local assembly").
     pub(crate) fn needs_local_assembly(&self) -> bool {

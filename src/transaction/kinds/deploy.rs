@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::layer::{self, LayerFlags, Layered};
 use super::{Ctx, Outcome};
 use crate::deployment::cleanup;
+use crate::deployment::imgref::ImageRef;
 use crate::deployment::journal;
 use crate::deployment::origin::Origin;
 use crate::deployment::pull::{PullSpec, pull};
@@ -24,6 +25,7 @@ use crate::state_files as driver;
 use std::collections::BTreeSet;
 
 mod cached;
+mod image;
 
 /// Which call asked for the deployment (decides defaults and messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +255,7 @@ impl Deploy {
         }
         ctx.progress.task_begin("Pruning repository");
         let branches = pkgcache::gc(&ctx.sysroot_path)?;
+        crate::container::prune_unused(&ctx.sysroot_path, &ctx.cancellable)?;
         let pruned = cleanup.run(&ctx.sysroot_path)?;
         ctx.progress.task_end("done");
         if let Some(msg) = cleanup::freed_message(&pruned, branches) {
@@ -325,15 +328,23 @@ impl Deploy {
         let current = origin
             .refspec
             .clone()
+            .or_else(|| origin.container_image_reference.clone())
             .ok_or_else(|| anyhow!("The origin of {} has no refspec", merge.csum()))?;
         let mut new_origin = origin.clone();
         let (refspec, rebased) = match &self.refspec {
             Some(target) => {
-                let t = resolve_rebase(&current, target)?;
+                let mut t = resolve_rebase(&current, target)?;
                 if t.remote_only {
                     ctx.progress.message(format!("Rebasing to {}", t.refspec));
                 }
-                new_origin.refspec = Some(t.refspec.clone());
+                // An image reference is kept in upstream's spelling.
+                if let Refspec::Container(r) = Refspec::parse(&t.refspec) {
+                    t.refspec = ImageRef::parse(&r)?.to_string();
+                    if t.refspec == current {
+                        bail!("Old and new refs are equal: {current}");
+                    }
+                }
+                new_origin.set_refspec(&t.refspec);
                 (t.refspec, true)
             }
             None => (current.clone(), false),
@@ -352,7 +363,7 @@ impl Deploy {
             .filter(|r| !r.is_empty())
             .map(Revision::parse);
         let csum = match Refspec::parse(&refspec) {
-            Refspec::Container(_) => bail!("Container image origins are not supported yet"),
+            Refspec::Container(imgref) => self.image_commit(ctx, &imgref, revision, merge)?,
             Refspec::Checksum(c) => {
                 if revision.is_some() {
                     bail!("Cannot look up version while pinned to commit");

@@ -1,0 +1,177 @@
+//! Container-image origins (phase 3): images pulled into the repository by
+//! the container helper `rpm-ostreed-container` (the registry's ostree-ext
+//! in a process and cargo workspace of its own, crates/container-helper),
+//! through the helper module's JSON-lines protocol. The daemon never links
+//! ostree-ext, tokio or a second glib.
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::helper::{Helper, Program};
+use crate::progress::{DownloadProgress, Event, ProgressSink};
+
+/// The helper's executable, installed beside the daemon's.
+const PROGRAM: Program = Program::Sibling("rpm-ostreed-container");
+
+/// What `import` and `check` are asked.
+#[derive(Debug, Serialize)]
+struct ImageRequest<'a> {
+    repo: &'a Path,
+    imgref: &'a str,
+    insecure_skip_tls_verification: bool,
+}
+
+/// A progress line of `import`.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct ImportProgress {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    layers_fetched: u32,
+    #[serde(default)]
+    layers_total: u32,
+    #[serde(default)]
+    bytes_fetched: u64,
+}
+
+/// An image in the repository after `import`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct Imported {
+    /// False when the stored image was current already.
+    pub changed: bool,
+    /// The commit to deploy (the image's layers merged).
+    pub merge_commit: String,
+    pub manifest_digest: String,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// The time a helper may say nothing before it is taken for stalled.
+pub(crate) const STALL: Duration = Duration::from_secs(300);
+
+/// Pulls the image `imgref` (an `ostree-*:` reference) into the repository
+/// at `repo`, its layers reported as download progress and messages.
+/// `insecure`: plain HTTP to the registry (test registries only).
+pub(crate) fn import(
+    repo: &Path,
+    imgref: &str,
+    insecure: bool,
+    progress: &ProgressSink,
+    cancellable: &gio::Cancellable,
+) -> Result<Imported> {
+    let req = ImageRequest {
+        repo,
+        imgref,
+        insecure_skip_tls_verification: insecure,
+    };
+    let helper =
+        Helper::<ImportProgress, Imported>::spawn_program(&PROGRAM, "import", &req, cancellable)?;
+    let start = std::time::Instant::now();
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut last_message = None;
+    let done = helper.wait(STALL, |p| {
+        if p.message.is_some() && p.message != last_message {
+            if let Some(m) = &p.message {
+                progress.message(m.clone());
+            }
+            last_message = p.message.clone();
+        }
+        let elapsed = start.elapsed().as_secs();
+        progress.send(Event::DownloadProgress(DownloadProgress {
+            time: (started, elapsed),
+            content: (p.layers_fetched, p.layers_total),
+            transfer: (p.bytes_fetched, p.bytes_fetched / elapsed.max(1)),
+            ..Default::default()
+        }));
+    });
+    progress.progress_end();
+    done
+}
+
+/// What `prune` is asked.
+#[derive(Debug, Serialize)]
+struct PruneRequest<'a> {
+    repo: &'a Path,
+    keep: &'a [String],
+}
+
+/// What `prune` did.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Pruned {
+    #[serde(default)]
+    removed: Vec<String>,
+    #[serde(default)]
+    layers_pruned: u64,
+}
+
+/// Where ostree-ext keeps its image refs.
+const IMAGE_REFS: &str = "ostree/container/image";
+
+/// Removes the images (and layers) no deployment of the sysroot at
+/// `sysroot_path` (as it is now) follows; objects go with the prune after.
+/// Spawns nothing when the repository has no image.
+pub(crate) fn prune_unused(sysroot_path: &Path, cancellable: &gio::Cancellable) -> Result<()> {
+    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(sysroot_path)));
+    sysroot.load(gio::Cancellable::NONE)?;
+    let repo = sysroot.repo();
+    let images = repo.list_refs_ext(
+        Some(IMAGE_REFS),
+        ostree::RepoListRefsExtFlags::NONE,
+        gio::Cancellable::NONE,
+    )?;
+    if images.is_empty() {
+        return Ok(());
+    }
+    let keep: Vec<String> = sysroot
+        .deployments()
+        .iter()
+        .filter_map(|d| d.origin())
+        .filter_map(|kf| {
+            crate::deployment::origin::Origin::from_keyfile(&kf).container_image_reference
+        })
+        .collect();
+    let req = PruneRequest {
+        repo: &sysroot_path.join("ostree/repo"),
+        keep: &keep,
+    };
+    let pruned =
+        Helper::<serde_json::Value, Pruned>::spawn_program(&PROGRAM, "prune", &req, cancellable)?
+            .wait(STALL, |_| {})?;
+    if !pruned.removed.is_empty() || pruned.layers_pruned > 0 {
+        glib::g_message!(
+            "rpm-ostreed",
+            "Pruned container images {:?} and {} layers",
+            pruned.removed,
+            pruned.layers_pruned
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_helpers_lines_decode() {
+        let p: ImportProgress = serde_json::from_str(
+            r#"{"message": "Fetching layer sha256:ab (3.0 MB)", "layers_fetched": 0,
+                "layers_total": 1, "bytes_fetched": 0, "bytes_total": 3145728}"#,
+        )
+        .unwrap();
+        assert_eq!(p.layers_total, 1);
+        let d: Imported = serde_json::from_str(
+            r#"{"imgref": "ostree-unverified-image:oci:/d:v1", "changed": true,
+                "merge_commit": "abc", "base_commit": null, "manifest_digest": "sha256:1",
+                "version": "1", "manifest_diff": null}"#,
+        )
+        .unwrap();
+        assert_eq!(d.merge_commit, "abc");
+        assert_eq!(d.version.as_deref(), Some("1"));
+    }
+}
