@@ -79,7 +79,16 @@ pub fn one_line(e: &anyhow::Error) -> String {
             _ => parts.push(text),
         }
     }
-    parts.join(": ")
+    // Messages that repeat their own prefix ("failed to X: failed to X: why",
+    // as the image proxy words them) lose the repetition.
+    let mut segments: Vec<&str> = Vec::new();
+    let joined = parts.join(": ");
+    for seg in joined.split(": ") {
+        if segments.last() != Some(&seg) {
+            segments.push(seg);
+        }
+    }
+    segments.join(": ")
 }
 
 #[cfg(test)]
@@ -102,5 +111,7 @@ mod tests {
         assert_eq!(one_line(&e), "Importing x: skopeo said no such thing");
         let e = anyhow::anyhow!("failed to X: why").context("failed to X");
         assert_eq!(one_line(&e), "failed to X: why");
+        let e = anyhow::anyhow!("failed to X: failed to X: why").context("Importing y");
+        assert_eq!(one_line(&e), "Importing y: failed to X: why");
     }
 }
