@@ -1,6 +1,7 @@
 //! The container helper (`rpm-ostreed-container`, crates/container-helper) on
 //! the test bed's commits: encapsulated into `oci:` and `oci-archive:` images
-//! and a loopback docker-registry, imported into fresh bare repositories,
+//! and a loopback docker-registry (requests on the command line, and as JSON
+//! on stdin as the daemon's helper module sends them), imported into fresh bare repositories,
 //! checked against a moved tag, pruned; the signature policy, bad input, and
 //! a helper killed mid-layer. The oracles are ostree's CLI (`ls -R -C`,
 //! `refs`, `fsck`) and skopeo.
@@ -169,9 +170,18 @@ fn oci_archive_round_trip() {
         assert!(w.join("img.ociarchive").is_file());
         let repo = init_repo(&w.join("repo"), "bare");
         let imgref = format!("ostree-unverified-image:{archive}");
-        let r = import(&repo, &imgref, &[]);
+        // The request on stdin, as the daemon's helper module sends it.
+        let request = serde_json::json!({"repo": repo, "imgref": imgref});
+        let r = helper_request("import", &request);
         assert_imported(bed, &repo, &r, &imgref, &v1, "1");
-        assert_eq!(check(&repo, &imgref, &[])["current"], true);
+        let c = helper_request("check", &request);
+        assert_eq!(c.done()["current"], true);
+        let bad = helper_request("check", &serde_json::json!({"repo": repo}));
+        assert_eq!(bad.code, 2, "{bad:?}");
+        assert!(
+            bad.lines[0]["error"].as_str().unwrap().contains("imgref"),
+            "{bad:?}"
+        );
     })
 }
 

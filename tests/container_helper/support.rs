@@ -87,6 +87,26 @@ pub fn helper(args: &[&str]) -> Reply {
     }
 }
 
+/// Runs bare `verb` with `request` on its stdin, as the daemon's helper
+/// module starts helpers.
+pub fn helper_request(verb: &str, request: &Value) -> Reply {
+    let mut child = with_pdeathsig(Command::new(helper_path()).arg(verb))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the helper");
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, request.to_string().as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    Reply {
+        code: out.status.code().unwrap_or(-1),
+        lines: parse_lines(&String::from_utf8_lossy(&out.stdout)),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Starts the helper with its stdout piped, for tests that act mid-run.
 pub fn spawn_helper(args: &[&str]) -> Child {
     with_pdeathsig(Command::new(helper_path()).args(args))

@@ -1,13 +1,21 @@
 //! Command lines: `VERB [OPTIONS] POSITIONALS`, options as `--name VALUE` or
 //! `--name=VALUE`, flags as `--name`. Each verb parses into its request.
+//! A bare `VERB` reads the request as one JSON object on stdin instead (the
+//! daemon's helper protocol), its keys the options' and positionals' names
+//! with `_` for `-`: `{"repo": R, "imgref": I}` (import, check; plus
+//! `insecure_skip_tls_verification`), `{"repo", "rev", "imgref", "labels"}`
+//! (encapsulate), `{"repo", "keep"}` (prune).
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// `encapsulate --repo R [--label K=V]... REV IMGREF`
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Encapsulate {
     pub repo: String,
+    #[serde(default)]
     pub labels: BTreeMap<String, String>,
     pub rev: String,
     pub imgref: String,
@@ -15,17 +23,21 @@ pub struct Encapsulate {
 
 /// `import --repo R [--insecure-skip-tls-verification] IMGREF` and
 /// `check --repo R [--insecure-skip-tls-verification] IMGREF`
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fetch {
     pub repo: String,
+    #[serde(default)]
     pub insecure_skip_tls_verification: bool,
     pub imgref: String,
 }
 
 /// `prune --repo R [--keep IMGREF]...`
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Prune {
     pub repo: String,
+    #[serde(default)]
     pub keep: Vec<String>,
 }
 
@@ -126,6 +138,18 @@ fn parse_options(verb: &str, args: &[String]) -> Result<Parsed> {
     Ok(parsed)
 }
 
+/// A bare verb: its request in JSON (`stdin`, read to the end).
+pub fn parse_json(verb: &str, stdin: &str) -> Result<Request> {
+    known(verb).ok_or_else(|| anyhow!("unknown verb '{verb}'"))?;
+    let bad = || format!("{verb}: the request on stdin");
+    Ok(match verb {
+        "encapsulate" => Request::Encapsulate(serde_json::from_str(stdin).with_context(bad)?),
+        "import" => Request::Import(serde_json::from_str(stdin).with_context(bad)?),
+        "check" => Request::Check(serde_json::from_str(stdin).with_context(bad)?),
+        _ => Request::Prune(serde_json::from_str(stdin).with_context(bad)?),
+    })
+}
+
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Request> {
     let (verb, rest) = args
@@ -214,6 +238,28 @@ mod tests {
         };
         assert_eq!(e.labels.get("a").map(String::as_str), Some("b"));
         assert_eq!((e.rev.as_str(), e.imgref.as_str()), ("rev", "oci:/x"));
+    }
+
+    #[test]
+    fn json_requests() {
+        assert_eq!(
+            parse_json("check", r#"{"repo": "/r", "imgref": "x"}"#).unwrap(),
+            Request::Check(Fetch {
+                repo: "/r".into(),
+                insecure_skip_tls_verification: false,
+                imgref: "x".into()
+            })
+        );
+        assert_eq!(
+            parse_json("prune", r#"{"repo": "/r"}"#).unwrap(),
+            Request::Prune(Prune {
+                repo: "/r".into(),
+                keep: vec![]
+            })
+        );
+        let e = parse_json("import", r#"{"repo": "/r", "imgref": "x", "bogus": 1}"#);
+        assert!(format!("{:#}", e.unwrap_err()).starts_with("import: the request on stdin: "));
+        assert!(parse_json("frob", "{}").is_err());
     }
 
     #[test]

@@ -36,6 +36,12 @@
 //!   deployment of the repository's sysroot uses. Objects go with the
 //!   caller's `ostree prune` afterwards.
 //!
+//! A bare `VERB` reads its request as one JSON object on stdin instead, as
+//! the daemon's `helper::Helper::spawn_program` sends it: `{"repo": R,
+//! "imgref": I, "insecure_skip_tls_verification": false}` (import, check),
+//! `{"repo", "rev", "imgref", "labels": {K: V}}` (encapsulate), `{"repo",
+//! "keep": [...]}` (prune); optional keys may be left out.
+//!
 //! # Output
 //!
 //! The daemon's helper protocol (src/helper/protocol.rs of the main crate):
@@ -93,10 +99,19 @@ fn main() -> ExitCode {
         }
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let req = match args::parse(&argv) {
+    let parsed = match argv.as_slice() {
+        [verb] if verb != "--help" => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .map_err(anyhow::Error::from)
+                .and_then(|_| args::parse_json(verb, &input))
+        }
+        _ => args::parse(&argv),
+    };
+    let req = match parsed {
         Ok(r) => r,
         Err(e) => {
-            out.error(&format!("rpm-ostreed-container: {e}"));
+            out.error(&format!("rpm-ostreed-container: {}", one_line(&e)));
             return ExitCode::from(2);
         }
     };
