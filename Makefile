@@ -1,15 +1,26 @@
 # The two entry points of the README, plus their parts.
 CARGO ?= cargo
 
-.PHONY: all deps build build-release demo check lint test meson-check bench fuzz clean
+.PHONY: all deps build build-release demo check lint test meson-check bench fuzz clean \
+	container-helper
+
+# The container helper (rpm-ostreed-container): its own cargo workspace
+# (crates/container-helper, ostree-ext 0.15.3 on glib-rs 0.18), built into its
+# own target dir; tests find it through RPMOSTREE_CONTAINER_HELPER.
+HELPER_CARGO = --manifest-path crates/container-helper/Cargo.toml \
+	--target-dir target/container-helper
+export RPMOSTREE_CONTAINER_HELPER = $(CURDIR)/target/container-helper/debug/rpm-ostreed-container
 
 all: build
 
 deps:
 	build-aux/install-deps.sh
 
-build: deps
+build: deps container-helper
 	$(CARGO) build
+
+container-helper: deps
+	$(CARGO) build $(HELPER_CARGO)
 
 build-release: deps
 	$(CARGO) build --release
@@ -23,10 +34,13 @@ demo: build-release
 # (build-aux/import-rules.txt, checked by crates/import-graph).
 lint: deps
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path crates/container-helper/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy $(HELPER_CARGO) --all-targets -- -D warnings
 	$(CARGO) run --quiet -p import-graph -- src build-aux/import-rules.txt
 
-test: deps
+test: deps container-helper
+	$(CARGO) test $(HELPER_CARGO)
 	$(CARGO) test --workspace
 
 meson-check: deps

@@ -7,7 +7,8 @@ set -eu
 PKGS="ostree libostree-dev gir1.2-ostree-1.0 dbus dbus-daemon polkitd pkexec
 libpolkit-gobject-1-dev libglib2.0-dev bubblewrap python3-dbus python3-gi
 meson ninja-build gnupg curl pkg-config util-linux e2fsprogs cpio
-rpm createrepo-c libdnf-dev libsqlite3-dev fuse3 zstd qtbase5-dev-tools"
+rpm createrepo-c libdnf-dev libsqlite3-dev fuse3 zstd qtbase5-dev-tools
+libzstd-dev skopeo docker-registry"
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     cat >&2 <<MSG

@@ -1,0 +1,132 @@
+//! `rpm-ostreed-container`: rpm-ostreed's container-image helper, over the
+//! library API of the registry's unmodified `ostree-ext` 0.15.3. A program
+//! (and cargo workspace) of its own because ostree-ext 0.15.3 is built on
+//! ostree-rs 0.19 / glib-rs 0.18 while the daemon uses 0.20: only this
+//! process links the older bindings and tokio. Registry I/O happens in the
+//! skopeo child ostree-ext starts (`experimental-image-proxy`).
+//!
+//! # Verbs
+//!
+//! ```text
+//! rpm-ostreed-container encapsulate --repo R [--label K=V]... REV IMGREF
+//! rpm-ostreed-container import --repo R [--insecure-skip-tls-verification] OSTREE-IMGREF
+//! rpm-ostreed-container check  --repo R [--insecure-skip-tls-verification] OSTREE-IMGREF
+//! rpm-ostreed-container prune  --repo R [--keep IMGREF]...
+//! ```
+//!
+//! * `encapsulate`: commit REV (a ref or checksum) of repository R as an image
+//!   at IMGREF, a plain reference (`oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
+//!   `docker://HOST/NAME:TAG`, ...). The commit's `version` becomes the
+//!   `org.opencontainers.image.version` label. What `rpm-ostree compose
+//!   container-encapsulate` runs.
+//! * `import`: pulls the image (`ostree-unverified-registry:`,
+//!   `ostree-unverified-image:TRANSPORT:`, `ostree-image-signed:TRANSPORT:`,
+//!   `ostree-remote-image:REMOTE:TRANSPORT:`, `ostree-remote-registry:`) into R:
+//!   layer refs under `ostree/container/blob/`, then the merge commit and the
+//!   image ref `ostree/container/image/...` in one ostree transaction, so a
+//!   helper killed before the end leaves no image ref (only layer refs, which
+//!   `prune` collects).
+//!   `--insecure-skip-tls-verification` is for plain-HTTP test registries.
+//! * `check`: fetches the manifest and config only; says whether R's stored
+//!   image is current, with upstream's `manifest-diff` figures. A newer
+//!   manifest is cached on the stored image as ostree-ext does for
+//!   `upgrade --check`.
+//! * `prune`: removes every stored image not named by a `--keep` (an
+//!   `ostree-*:` or plain reference), then the layer refs no image and no
+//!   deployment of the repository's sysroot uses. Objects go with the
+//!   caller's `ostree prune` afterwards.
+//!
+//! A bare `VERB` reads its request as one JSON object on stdin instead, as
+//! the daemon's `helper::Helper::spawn_program` sends it: `{"repo": R,
+//! "imgref": I, "insecure_skip_tls_verification": false}` (import, check),
+//! `{"repo", "rev", "imgref", "labels": {K: V}}` (encapsulate), `{"repo",
+//! "keep": [...]}` (prune); optional keys may be left out.
+//!
+//! # Output
+//!
+//! The daemon's helper protocol (src/helper/protocol.rs of the main crate):
+//! JSON lines on stdout, any number of `{"progress": P}`, then exactly one
+//! `{"done": R}` (exit 0) or `{"error": "one line naming the image"}`
+//! (exit 1; a bad command line exits 2). Everything else goes to stderr.
+//!
+//! * `encapsulate` done: `{"imgref": "oci:/d:v1", "manifest_digest": "sha256:…"}`
+//! * `import` progress: `{"message": "Fetching layer sha256:… (3.0 MB)",
+//!   "layers_fetched": 0, "layers_total": 1, "bytes_fetched": 0,
+//!   "bytes_total": 3145728}` (totals count only the layers to fetch).
+//! * `import` done: `{"imgref", "changed", "merge_commit", "base_commit",
+//!   "manifest_digest", "version", "manifest_diff"}`. `changed` is false when
+//!   the stored image was current; `manifest_diff` (against the image stored
+//!   before, or null) has upstream's keys `total`, `total-size`, `n-removed`,
+//!   `removed-size`, `n-added`, `added-size`.
+//! * `check` done: `{"imgref", "stored", "current", "stored_digest",
+//!   "stored_version", "manifest_digest", "version", "manifest_diff"}`.
+//! * `prune` done: `{"removed": [...], "kept": [...], "layers_pruned": N}`.
+
+mod args;
+mod fetch;
+mod output;
+mod store;
+
+use args::Request;
+use output::{one_line, Out};
+use std::process::ExitCode;
+
+async fn run(req: &Request, out: &Out) -> anyhow::Result<()> {
+    use anyhow::Context;
+    match req {
+        Request::Encapsulate(r) => out.done(store::encapsulate(r).await?),
+        Request::Import(r) => out.done(
+            fetch::import(r, out)
+                .await
+                .with_context(|| format!("Importing {}", r.imgref))?,
+        ),
+        Request::Check(r) => out.done(
+            fetch::check(r)
+                .await
+                .with_context(|| format!("Checking {}", r.imgref))?,
+        ),
+        Request::Prune(r) => out.done(store::prune(r).context("Pruning images")?),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let out = match Out::take_stdout() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("rpm-ostreed-container: setting up its output: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let parsed = match argv.as_slice() {
+        [verb] if verb != "--help" => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .map_err(anyhow::Error::from)
+                .and_then(|_| args::parse_json(verb, &input))
+        }
+        _ => args::parse(&argv),
+    };
+    let req = match parsed {
+        Ok(r) => r,
+        Err(e) => {
+            out.error(&format!("rpm-ostreed-container: {}", one_line(&e)));
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let result = match runtime {
+        Ok(rt) => rt.block_on(run(&req, &out)),
+        Err(e) => Err(anyhow::Error::from(e).context("Starting the runtime")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            out.error(&one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
