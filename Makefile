@@ -21,6 +21,9 @@ build: deps container-helper
 
 container-helper: deps
 	$(CARGO) build $(HELPER_CARGO)
+	@# Beside the daemon's executable, where the daemon looks for it.
+	mkdir -p target/debug
+	ln -f target/container-helper/debug/rpm-ostreed-container target/debug/rpm-ostreed-container
 
 build-release: deps
 	$(CARGO) build --release

@@ -94,6 +94,9 @@ pub enum Command {
     /// Commands to query the RPM database
     #[command(alias = "rpm", disable_help_flag = true)]
     Db(PassThroughArgs),
+    /// Commands to compose a tree (only container-encapsulate so far)
+    #[command(hide = true, subcommand)]
+    Compose(ComposeCmd),
     /// Development and test utilities
     #[command(hide = true, subcommand)]
     Testutils(TestutilsCmd),
@@ -452,6 +455,28 @@ pub struct UsroverlayArgs {
     /// Arguments passed to `ostree admin unlock`
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComposeCmd {
+    /// Generate a reproducible "chunked" container image from an OSTree commit
+    ContainerEncapsulate(EncapsulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EncapsulateArgs {
+    /// OSTree repository
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Additional labels for the container image, in KEY=VALUE form
+    #[arg(short, long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// OSTree branch name or checksum
+    #[arg(value_name = "OSTREE_REF")]
+    pub ostree_ref: String,
+    /// Image reference, e.g. registry:quay.io/exampleos/exampleos:latest
+    #[arg(value_name = "IMGREF")]
+    pub imgref: String,
 }
 
 #[derive(Debug, Subcommand)]

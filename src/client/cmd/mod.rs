@@ -14,6 +14,7 @@ use super::txn;
 
 mod cancel;
 mod cleanup;
+mod compose;
 mod deploy;
 mod finalize;
 mod initramfs;
@@ -60,6 +61,7 @@ pub(crate) fn run(command: Command, ctx: &Context) -> Result<Exit> {
         Command::Usroverlay(a) => usroverlay::run(a),
         // main.rs executes rpm-ostreed for `db` before parsing.
         Command::Db(_) => bail!("rpm-ostree db is run by rpm-ostreed"),
+        Command::Compose(c) => compose::run(c, ctx),
         Command::Testutils(t) => reload::testutils(t, ctx),
         Command::Internals(i) => internals::run(i),
     }

@@ -1,0 +1,173 @@
+//! Container-image origins through the daemon, on images that `rpm-ostree
+//! compose container-encapsulate` makes of the test bed's commits: `rebase`
+//! from an ostree remote to an image (`ostree-unverified-image:oci:...`),
+//! `upgrade` when the
+//! tag moves and `No upgrade available.` when it does not, status, rebase
+//! back to the ostree remote and `cleanup -r` with the image pruned, booted
+//! and offline.
+
+mod common;
+#[path = "container_helper/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use common::layer::*;
+use common::*;
+use support::helper_path;
+
+fn encapsulate(bed: &Bed, rev: &str, imgref: &str) {
+    let out = std::process::Command::new(helper_path())
+        .args(["encapsulate", "--repo", &bed.world("REMOTE"), rev, imgref])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn image_refs(bed: &Bed) -> Vec<String> {
+    ostree_repo(bed, &["refs"])
+        .lines()
+        .filter(|l| l.starts_with("ostree/container/image/"))
+        .map(String::from)
+        .collect()
+}
+
+fn rebase_to_an_image_upgrade_and_back(booted: bool) {
+    let opts = Options {
+        booted,
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        let dir = bed.tb.join("images");
+        std::fs::create_dir_all(&dir).unwrap();
+        let oci = format!("oci:{}:stable", dir.join("testos").display());
+        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+        let imgref = format!("ostree-unverified-image:{oci}");
+        let out = ok(bed, &["rebase", &imgref]);
+        assert!(out.contains("Fetching layer"), "{out}");
+        let d = &deployments(bed)[0];
+        assert_eq!(
+            dict_str(d, "container-image-reference"),
+            Some(imgref.clone())
+        );
+        assert!(d.get("origin").is_none(), "{d:?}");
+        assert!(
+            dict_str(d, "container-image-reference-digest")
+                .is_some_and(|x| x.starts_with("sha256:")),
+            "{d:?}"
+        );
+        assert!(
+            root_of(bed, d)
+                .join("usr/share/tp-base-a/version")
+                .is_file()
+        );
+        let status = ok(bed, &["status"]);
+        assert!(status.contains(&format!("  {imgref}\n")), "{status}");
+        assert!(
+            status.contains("                   Digest: sha256:"),
+            "{status}"
+        );
+        assert_eq!(image_refs(bed).len(), 1);
+        // The same tag again: nothing new.
+        let out = ok(bed, &["upgrade"]);
+        assert!(out.contains("No upgrade available."), "{out}");
+        // The tag moves to v2: an upgrade deploys it.
+        encapsulate(bed, &bed.world("CSUM_V2"), &oci);
+        ok(bed, &["upgrade"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(
+            dict_str(d, "container-image-reference"),
+            Some(imgref.clone())
+        );
+        let qa = rpm_qa(&root_of(bed, d));
+        assert!(qa.contains(&"tp-base-a-2.0-1.noarch".to_string()), "{qa:?}");
+        // Back to the ostree remote: the image goes once no deployment uses it.
+        let remote = "testremote:testos/stable/x86_64";
+        ok(bed, &["rebase", remote]);
+        let d = &deployments(bed)[0];
+        assert_eq!(dict_str(d, "origin").as_deref(), Some(remote));
+        assert!(d.get("container-image-reference").is_none());
+        ok(bed, &["cleanup", "-r"]);
+        let images: Vec<String> = deployments(bed)
+            .iter()
+            .filter_map(|d| dict_str(d, "container-image-reference"))
+            .collect();
+        assert!(images.is_empty(), "{images:?}");
+        assert!(image_refs(bed).is_empty(), "{:?}", image_refs(bed));
+        fsck(bed);
+    });
+}
+
+#[test]
+fn rebase_to_an_image_upgrade_and_back_offline() {
+    rebase_to_an_image_upgrade_and_back(false);
+}
+
+#[test]
+fn rebase_to_an_image_upgrade_and_back_booted() {
+    rebase_to_an_image_upgrade_and_back(true);
+}
+
+#[test]
+fn bad_image_references_change_nothing() {
+    with_bed(Options::default(), |bed| {
+        let before = snapshot(bed);
+        let missing = format!(
+            "ostree-unverified-image:oci:{}",
+            bed.tb.join("no-such-image").display()
+        );
+        let err = fails(bed, &["rebase", &missing]);
+        assert!(err.contains("no-such-image"), "{err}");
+        let err = fails(bed, &["rebase", "ostree-unverified-image:ftp:x"]);
+        assert!(err.contains("Unknown transport 'ftp'"), "{err}");
+        let repo = format!("--repo={}", bed.world("REMOTE"));
+        let (code, _, err) = run(std::process::Command::new(BIN).args([
+            "compose",
+            "container-encapsulate",
+            &repo,
+            "no-such-ref",
+            "oci:/nonexistent/x",
+        ]));
+        assert_eq!(code, 1);
+        assert!(err.contains("no-such-ref"), "{err}");
+        assert_eq!(snapshot(bed), before);
+        assert!(image_refs(bed).is_empty());
+        fsck(bed);
+    });
+}
+
+#[test]
+fn packages_layer_on_an_image() {
+    with_repo(Options::default(), APP, |bed, _| {
+        let dir = bed.tb.join("images");
+        std::fs::create_dir_all(&dir).unwrap();
+        let oci = format!("oci:{}:stable", dir.join("testos").display());
+        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+        let imgref = format!("ostree-unverified-image:{oci}");
+        ok(bed, &["rebase", &imgref]);
+        let merge = dict_str(&deployments(bed)[0], "checksum").unwrap();
+        ok(bed, &["install", "tp-tool"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(
+            dict_str(d, "container-image-reference"),
+            Some(imgref.clone())
+        );
+        assert_eq!(dict_str(d, "base-checksum"), Some(merge));
+        assert_eq!(d["packages"].get::<Vec<String>>().unwrap(), ["tp-tool"]);
+        assert!(root_of(bed, d).join("usr/bin/tp-tool").is_file());
+        let out = ok(bed, &["upgrade"]);
+        assert!(out.contains("No upgrade available."), "{out}");
+        // The tag moves: the layer follows onto the new image.
+        encapsulate(bed, &bed.world("CSUM_V2"), &oci);
+        ok(bed, &["upgrade"]);
+        let d = &deployments(bed)[0];
+        assert_eq!(d["packages"].get::<Vec<String>>().unwrap(), ["tp-tool"]);
+        let qa = rpm_qa(&root_of(bed, d));
+        assert!(qa.contains(&"tp-base-a-2.0-1.noarch".to_string()), "{qa:?}");
+        assert!(qa.contains(&"tp-tool-1.0-1.noarch".to_string()), "{qa:?}");
+        fsck(bed);
+    });
+}
