@@ -171,3 +171,37 @@ fn packages_layer_on_an_image() {
         fsck(bed);
     });
 }
+
+#[test]
+fn upgrade_check_records_the_manifest_diff_as_the_cached_update() {
+    let opts = Options {
+        booted: true,
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        let dir = bed.tb.join("images");
+        std::fs::create_dir_all(&dir).unwrap();
+        let oci = format!("oci:{}:stable", dir.join("testos").display());
+        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+        let imgref = format!("ostree-unverified-image:{oci}");
+        ok(bed, &["rebase", &imgref]);
+        let (code, out, err) = bed.cli(&["upgrade", "--check"]);
+        assert_eq!(code, 77, "{out}{err}");
+        assert_eq!(out.matches("No updates available.").count(), 1, "{out}");
+        encapsulate(bed, &bed.world("CSUM_V2"), &oci);
+        let before = snapshot(bed);
+        let out = ok(bed, &["upgrade", "--check"]);
+        assert!(out.contains("Update available: 2"), "{out}");
+        assert!(out.contains("Added layers: 1\n"), "{out}");
+        // Nothing was imported or deployed.
+        assert_eq!(snapshot(bed), before);
+        let cached: Dict = bed.os_props()["CachedUpdate"].get().unwrap();
+        assert_eq!(dict_str(&cached, "origin"), Some(imgref.clone()));
+        assert_eq!(dict_str(&cached, "version").as_deref(), Some("2"));
+        let diff: Dict = cached["manifest-diff"].get().unwrap();
+        assert_eq!(diff["n-added"].get::<u64>(), Some(1), "{diff:?}");
+        assert_eq!(diff["n-removed"].get::<u64>(), Some(1), "{diff:?}");
+        assert!(diff["added-size"].get::<u64>().unwrap() > 0);
+        fsck(bed);
+    });
+}

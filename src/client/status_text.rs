@@ -362,6 +362,21 @@ pub(crate) fn render_cached_update(update: &Dict, verbose: bool, color: bool) ->
     if let Some(diff) = update.get("rpm-diff").and_then(PkgDiff::from_rpm_diff) {
         diff_lines(&mut out, w, &diff, verbose);
     }
+    let layers: BTreeMap<String, Variant> = update
+        .get("manifest-diff")
+        .and_then(|v| v.get())
+        .unwrap_or_default();
+    let n = |k: &str| layers.get(k).and_then(|v| v.get::<u64>()).unwrap_or(0);
+    if !layers.is_empty() {
+        for (key, count, size) in [
+            ("Total layers", "total", "total-size"),
+            ("Removed layers", "n-removed", "removed-size"),
+            ("Added layers", "n-added", "added-size"),
+        ] {
+            out.kv(w, key, &n(count).to_string());
+            out.kv(w, "Size", &glib::format_size(n(size)));
+        }
+    }
     out.text
 }
 

@@ -93,6 +93,31 @@ pub(crate) fn import(
     done
 }
 
+/// What `check` found: whether the stored image is the one the reference
+/// names now, and how the new manifest differs.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Checked {
+    pub current: bool,
+    pub manifest_digest: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Upstream's `manifest-diff` keys, all counts and sizes.
+    #[serde(default)]
+    pub manifest_diff: Option<std::collections::BTreeMap<String, u64>>,
+}
+
+/// Fetches the manifest of `imgref` only (nothing is imported) and compares
+/// it with the image stored in the repository at `repo`.
+pub(crate) fn check(repo: &Path, imgref: &str, cancellable: &gio::Cancellable) -> Result<Checked> {
+    let req = ImageRequest {
+        repo,
+        imgref,
+        insecure_skip_tls_verification: false,
+    };
+    Helper::<serde_json::Value, Checked>::spawn_program(&PROGRAM, "check", &req, cancellable)?
+        .wait(STALL, |_| {})
+}
+
 /// What `prune` is asked.
 #[derive(Debug, Serialize)]
 struct PruneRequest<'a> {

@@ -157,6 +157,12 @@ impl Deploy {
     /// The deployment of the call (local packages imported already).
     fn deploy(&self, ctx: &Ctx, merge: &ostree::Deployment, origin: &Origin) -> Result<Outcome> {
         let sysroot = &ctx.sysroot;
+        if let Some(imgref) = origin.container_image_reference.as_deref()
+            && self.metadata_only()
+            && self.refspec.is_none()
+        {
+            return self.check_image(ctx, imgref);
+        }
         let plan = self.plan(ctx, origin, merge)?;
         // What this daemon cannot layer yet stays refused, unless the call
         // drops it (`reset`, `override reset --all`).
