@@ -137,6 +137,9 @@ pub struct Hooks {
     pub pull_stall_timeout: Duration,
     /// `RPMOSTREE_DEBUG_DISABLE_DAEMON_IDLE_EXIT` (upstream's name): any value disables idle exit.
     pub disable_idle_exit: bool,
+    /// `RPMOSTREE_TEST_INSECURE_LOOPBACK_REGISTRIES=1`: container registries on
+    /// 127.0.0.1 or localhost are spoken to over plain HTTP (test registries).
+    pub insecure_loopback_registries: bool,
 }
 
 impl Hooks {
@@ -188,6 +191,8 @@ impl Hooks {
                 num("RPMOSTREE_TEST_PULL_STALL_TIMEOUT_S").unwrap_or(300),
             ),
             disable_idle_exit: get("RPMOSTREE_DEBUG_DISABLE_DAEMON_IDLE_EXIT").is_some(),
+            insecure_loopback_registries: var("RPMOSTREE_TEST_INSECURE_LOOPBACK_REGISTRIES")
+                .is_some_and(|v| v == "1"),
         }
     }
 }

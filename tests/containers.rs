@@ -205,3 +205,53 @@ fn upgrade_check_records_the_manifest_diff_as_the_cached_update() {
         fsck(bed);
     });
 }
+
+/// `skopeo copy` of an `oci:` image into the loopback registry.
+fn push(oci: &str, to: &str) {
+    let out = std::process::Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-tls-verify=false", oci, to])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_image_from_a_loopback_registry_follows_its_tag() {
+    with_bed(Options::default(), |bed| {
+        let dir = bed.tb.join("images");
+        std::fs::create_dir_all(&dir).unwrap();
+        let registry = support::Registry::start(&bed.tb.join("registry"));
+        let oci = format!("oci:{}:stable", dir.join("testos").display());
+        let name = format!("127.0.0.1:{}/testos:stable", registry.port);
+        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+        push(&oci, &format!("docker://{name}"));
+        let imgref = format!("ostree-unverified-registry:{name}");
+        ok(bed, &["rebase", &imgref]);
+        let d = &deployments(bed)[0];
+        assert_eq!(
+            dict_str(d, "container-image-reference"),
+            Some(imgref.clone())
+        );
+        encapsulate(bed, &bed.world("CSUM_V2"), &oci);
+        push(&oci, &format!("docker://{name}"));
+        let out = ok(bed, &["upgrade"]);
+        assert!(out.contains("Fetching layer"), "{out}");
+        let d = &deployments(bed)[0];
+        let qa = rpm_qa(&root_of(bed, d));
+        assert!(qa.contains(&"tp-base-a-2.0-1.noarch".to_string()), "{qa:?}");
+        // A tag the registry does not have: its error, nothing changed.
+        let before = snapshot(bed);
+        let missing = format!(
+            "ostree-unverified-registry:127.0.0.1:{}/testos:nope",
+            registry.port
+        );
+        let err = fails(bed, &["rebase", &missing]);
+        assert!(err.contains("testos:nope"), "{err}");
+        assert_eq!(snapshot(bed), before);
+        fsck(bed);
+    });
+}

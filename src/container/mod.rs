@@ -108,11 +108,16 @@ pub(crate) struct Checked {
 
 /// Fetches the manifest of `imgref` only (nothing is imported) and compares
 /// it with the image stored in the repository at `repo`.
-pub(crate) fn check(repo: &Path, imgref: &str, cancellable: &gio::Cancellable) -> Result<Checked> {
+pub(crate) fn check(
+    repo: &Path,
+    imgref: &str,
+    insecure: bool,
+    cancellable: &gio::Cancellable,
+) -> Result<Checked> {
     let req = ImageRequest {
         repo,
         imgref,
-        insecure_skip_tls_verification: false,
+        insecure_skip_tls_verification: insecure,
     };
     Helper::<serde_json::Value, Checked>::spawn_program(&PROGRAM, "check", &req, cancellable)?
         .wait(STALL, |_| {})

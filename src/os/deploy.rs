@@ -44,6 +44,7 @@ async fn build_env(daemon: &Rc<Daemon>, sender: &str, policy: UpdatePolicy) -> B
         agent,
         caller_unit: caller_unit(daemon, sender).await,
         lock_layering: daemon.config.borrow().lock_layering,
+        insecure_loopback_registries: daemon.hooks.insecure_loopback_registries,
     }
 }
 

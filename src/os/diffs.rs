@@ -266,6 +266,7 @@ impl Request for Download {
             agent: None,
             caller_unit: None,
             lock_layering: false,
+            insecure_loopback_registries: daemon.hooks.insecure_loopback_registries,
         };
         match self.call.build(&self.osname, &env) {
             Ok(mut kind) => {

@@ -133,6 +133,11 @@ pub(super) fn daemon_env(opts: &Options, tb: &Path, booted: bool) -> Vec<(String
             tb.join("rpm-ostreed.conf").to_string_lossy().into_owned(),
         ),
         ("RPMOSTREE_TEST_IDLE_JITTER_MAX_S".into(), "0".into()),
+        // The loopback docker-registry of the container tests speaks HTTP.
+        (
+            "RPMOSTREE_TEST_INSECURE_LOOPBACK_REGISTRIES".into(),
+            "1".into(),
+        ),
         // A test never reboots the machine: a "reboot" leaves a marker file.
         (
             "RPMOSTREE_TEST_REBOOT_COMMAND".into(),

@@ -511,6 +511,7 @@ impl DeployCall {
                 ..Default::default()
             },
             lock_layering: env.lock_layering,
+            insecure_loopback_registries: env.insecure_loopback_registries,
             local: m.local_files()?,
         };
         deploy.title = title(&deploy);
@@ -557,6 +558,8 @@ pub(crate) struct BuildEnv {
     pub caller_unit: Option<String>,
     /// `LockLayering=true` in the configuration.
     pub lock_layering: bool,
+    /// Test registries on the loopback over plain HTTP (a test hook).
+    pub insecure_loopback_registries: bool,
 }
 
 /// The title shown while the transaction runs (§5.1).

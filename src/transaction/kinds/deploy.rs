@@ -82,6 +82,8 @@ pub(crate) struct Deploy {
     pub lock_layering: bool,
     /// Local RPMs to layer or to replace base packages with.
     pub local: super::local::LocalFiles,
+    /// Test registries on the loopback over plain HTTP (a test hook).
+    pub insecure_loopback_registries: bool,
 }
 
 /// What the deployment will be.

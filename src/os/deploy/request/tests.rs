@@ -20,6 +20,7 @@ fn actions(c: &DeployCall) -> Vec<&'static str> {
 fn env() -> BuildEnv {
     BuildEnv {
         lock_layering: false,
+        insecure_loopback_registries: false,
         runtime_dir: "/run/rpm-ostree".into(),
         stall_timeout: Duration::from_secs(5),
         policy: UpdatePolicy::None,

@@ -8,11 +8,24 @@ use glib::prelude::*;
 use super::Deploy;
 use crate::container;
 use crate::deployment::cached_update;
+use crate::deployment::imgref::{ImageRef, Transport};
 use crate::deployment::revision::Revision;
 use crate::deployment::status::base_of;
 use crate::transaction::kinds::{Ctx, Outcome};
 
 impl Deploy {
+    /// Plain HTTP for `imgref`: only a registry on the loopback, only with
+    /// the test hook.
+    fn insecure(&self, imgref: &str) -> bool {
+        self.insecure_loopback_registries
+            && ImageRef::parse(imgref).is_ok_and(|r| {
+                r.transport == Transport::Registry
+                    && ["127.0.0.1:", "localhost:", "[::1]:"]
+                        .iter()
+                        .any(|h| r.name.starts_with(h))
+            })
+    }
+
     pub(super) fn image_commit(
         &self,
         ctx: &Ctx,
@@ -36,7 +49,8 @@ impl Deploy {
             return Ok(base_of(&ctx.sysroot.repo(), &merge.csum()));
         }
         let repo = ctx.sysroot_path.join("ostree/repo");
-        let imported = container::import(&repo, imgref, false, &ctx.progress, &ctx.cancellable)?;
+        let insecure = self.insecure(imgref);
+        let imported = container::import(&repo, imgref, insecure, &ctx.progress, &ctx.cancellable)?;
         Ok(imported.merge_commit)
     }
 
@@ -48,7 +62,7 @@ impl Deploy {
             bail!("Package diffs of container images are not supported yet: {imgref}");
         }
         let repo = ctx.sysroot_path.join("ostree/repo");
-        let checked = container::check(&repo, imgref, &ctx.cancellable)?;
+        let checked = container::check(&repo, imgref, self.insecure(imgref), &ctx.cancellable)?;
         let booted = ctx.sysroot.booted_deployment().filter(|_| ctx.is_root());
         if checked.current {
             // The command line says "No updates available." itself.
