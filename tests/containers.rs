@@ -12,6 +12,7 @@ mod common;
 mod support;
 
 use common::layer::*;
+use glib::prelude::*;
 use common::*;
 use support::helper_path;
 
@@ -252,6 +253,90 @@ fn an_image_from_a_loopback_registry_follows_its_tag() {
         let err = fails(bed, &["rebase", &missing]);
         assert!(err.contains("testos:nope"), "{err}");
         assert_eq!(snapshot(bed), before);
+        fsck(bed);
+    });
+}
+
+/// The blob file of the first layer of the `oci:` image in `dir`.
+fn layer_blob(dir: &std::path::Path) -> std::path::PathBuf {
+    let blob = |digest: &str| {
+        dir.join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let manifest = index["manifests"][0]["digest"].as_str().unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob(manifest)).unwrap()).unwrap();
+    blob(manifest["layers"][0]["digest"].as_str().unwrap())
+}
+
+#[test]
+fn cancel_and_a_killed_daemon_end_an_image_pull_cleanly() {
+    with_bed(Options::default(), |bed| {
+        let dir = bed.tb.join("images");
+        std::fs::create_dir_all(&dir).unwrap();
+        let layout = dir.join("testos");
+        let oci = format!("oci:{}:stable", layout.display());
+        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+        // The layer becomes a FIFO nobody writes: the import blocks on it.
+        let blob = layer_blob(&layout);
+        std::fs::remove_file(&blob).unwrap();
+        run_ok(std::process::Command::new("mkfifo").arg(&blob));
+        let before = snapshot(bed);
+        let imgref = format!("ostree-unverified-image:{oci}");
+        let args = glib::Variant::tuple_from_iter([
+            glib::VariantDict::new(None).end(),
+            imgref.to_variant(),
+            Vec::<String>::new().to_variant(),
+        ]);
+        let importing = |daemon: i32| {
+            iterate_until(DEADLINE, || {
+                descendants_of(daemon)
+                    .into_iter()
+                    .any(|p| cmdline_of(p).contains("rpm-ostreed-container"))
+            })
+        };
+        let a = start_call(&bed.conn, OS_PATH, "Rebase", &args).unwrap();
+        let t = Txn::connect(&a).unwrap();
+        assert!(t.start().unwrap());
+        let daemon = bed.daemon_pid().unwrap();
+        assert!(importing(daemon), "no import running");
+        let helpers = descendants_of(daemon);
+        t.cancel_within_5s();
+        drop(t);
+        for pid in helpers {
+            assert!(
+                wait_pid_exit(pid, DEADLINE),
+                "{pid} ({}) outlived Cancel",
+                cmdline_of(pid)
+            );
+        }
+        assert!(iterate_until(
+            DEADLINE,
+            || bed.sysroot_props()["ActiveTransactionPath"].str() == Some("")
+        ));
+        assert_eq!(snapshot(bed), before);
+        assert!(image_refs(bed).is_empty());
+        // The daemon killed mid-import: its helper goes with it.
+        let a = start_call(&bed.conn, OS_PATH, "Rebase", &args).unwrap();
+        let t = Txn::connect(&a).unwrap();
+        assert!(t.start().unwrap());
+        let daemon = bed.daemon_pid().unwrap();
+        assert!(importing(daemon), "no import running");
+        let helpers = descendants_of(daemon);
+        bed.kill_daemon(libc::SIGKILL);
+        for pid in helpers {
+            assert!(
+                wait_pid_exit(pid, DEADLINE),
+                "{pid} ({}) outlived the daemon",
+                cmdline_of(pid)
+            );
+        }
+        drop(t);
+        bed.start_daemon();
+        assert_eq!(snapshot(bed), before);
+        assert!(image_refs(bed).is_empty());
         fsck(bed);
     });
 }
