@@ -1,10 +1,10 @@
 //! Container-image origins through the daemon, on images that `rpm-ostree
 //! compose container-encapsulate` makes of the test bed's commits: `rebase`
-//! from an ostree remote to an image (`ostree-unverified-image:oci:...`),
-//! `upgrade` when the
-//! tag moves and `No upgrade available.` when it does not, status, rebase
-//! back to the ostree remote and `cleanup -r` with the image pruned, booted
-//! and offline.
+//! from an ostree remote to an image (`ostree-unverified-image:oci:...`) and
+//! back with `cleanup -r` pruning the image, `upgrade` when the tag moves and
+//! `No upgrade available.` when it does not, `upgrade --check`, status,
+//! layering on an image, a loopback registry, bad references, Cancel and a
+//! killed daemon mid-pull; booted and offline.
 
 mod common;
 #[path = "container_helper/support.rs"]
@@ -12,18 +12,20 @@ mod common;
 mod support;
 
 use common::layer::*;
-use glib::prelude::*;
 use common::*;
-use support::helper_path;
+use glib::prelude::*;
 
+/// `rpm-ostree compose container-encapsulate` of the test bed's commit `rev`.
 fn encapsulate(bed: &Bed, rev: &str, imgref: &str) {
-    let out = std::process::Command::new(helper_path())
-        .args(["encapsulate", "--repo", &bed.world("REMOTE"), rev, imgref])
+    let repo = format!("--repo={}", bed.world("REMOTE"));
+    let out = std::process::Command::new(BIN)
+        .args(["compose", "container-encapsulate", &repo, rev, imgref])
         .output()
         .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success(),
-        "{}",
+        out.status.success() && stdout.starts_with("Pushed digest: sha256:"),
+        "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -40,7 +40,16 @@ fn replaced_from(d: &Dict, source: &str) -> Vec<String> {
 #[test]
 fn base_packages_are_replaced_from_a_repository_and_reset_by_name() {
     with_repo(Options::default(), APP, |bed, _| {
-        let updates = make_repo(bed, "tp-updates", &["tp-base-a-2.0-1", "tp-base-b-1.5-1"]);
+        let updates = make_repo(
+            bed,
+            "tp-updates",
+            &[
+                "tp-base-a-2.0-1",
+                "tp-base-b-1.5-1",
+                "tp-base-core-1.0-1",
+                "tp-base-new-1.0-1",
+            ],
+        );
         let served = serve(bed, &updates, &[]);
         write_repo_file(
             bed,
@@ -78,6 +87,21 @@ fn base_packages_are_replaced_from_a_repository_and_reset_by_name() {
         let err = fails(bed, &args.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(
             err.contains("No package 'tp-nope' in repo 'tp-updates'"),
+            "{err}"
+        );
+        // What the base has already, and what it has no package of.
+        let args = with(&["tp-base-core"]);
+        let err = fails(bed, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            err.contains("Package 'tp-base-core-1.0-1.noarch' is already in the base"),
+            "{err}"
+        );
+        let args = with(&["tp-base-new"]);
+        let err = fails(bed, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            err.contains(
+                "No package 'tp-base-new' in the base to replace with tp-base-new-1.0-1.noarch"
+            ),
             "{err}"
         );
         assert_eq!((snapshot(bed), pkgcache_refs(bed)), before);

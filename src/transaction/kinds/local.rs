@@ -73,11 +73,10 @@ pub(crate) fn check_replacements(
     res: &Resolution,
     new: &BTreeSet<String>,
 ) -> Result<()> {
-    if let Some((nevra, in_base)) = res
-        .inactive_replacements
-        .iter()
-        .find(|(n, _)| new.contains(n))
-    {
+    // Local replacements are asked for by NEVRA, remote ones by name.
+    let asked =
+        |n: &String| new.contains(n) || local::entry_name(n).is_some_and(|x| new.contains(&x));
+    if let Some((nevra, in_base)) = res.inactive_replacements.iter().find(|(n, _)| asked(n)) {
         if *in_base {
             bail!("Package '{nevra}' is already in the base");
         }
