@@ -203,8 +203,9 @@ fn a_production_start_ignores_the_test_hooks_and_its_umask() {
         assert!(
             log.contains(
                 "Ignoring RPMOSTREE_TEST_CONFIG, RPMOSTREE_TEST_IDLE_JITTER_MAX_S, \
-                 RPMOSTREE_TEST_REBOOT_COMMAND, RPMOSTREE_TEST_RUNTIME_DIR: test hooks are \
-                 read only by `start-daemon --test-hooks`"
+                 RPMOSTREE_TEST_INSECURE_LOOPBACK_REGISTRIES, RPMOSTREE_TEST_REBOOT_COMMAND, \
+                 RPMOSTREE_TEST_RUNTIME_DIR: test hooks are read only by `start-daemon \
+                 --test-hooks`"
             ),
             "{log}"
         );

@@ -28,9 +28,10 @@ pub(crate) struct Imported {
     pub entry: String,
     pub name: String,
     pub nevra: String,
-    /// The pkgcache ref, when this import created it (what undoing the
-    /// import deletes).
-    pub new_ref: Option<String>,
+    /// The pkgcache ref and what it pointed to before, when this import set
+    /// it (what undoing the import puts back: no commit, or the earlier
+    /// import of that NEVRA, which a deployment may still name).
+    pub set_ref: Option<(String, Option<String>)>,
 }
 
 /// The NEVRA of an origin entry `<sha256>:<nevra>` (an entry without the
@@ -167,9 +168,12 @@ pub(crate) fn import_files(
         let _ = std::fs::remove_file(&path);
         out.push(Imported {
             entry,
-            new_ref: have
-                .is_none()
-                .then(|| pkgcache::cache_ref(&pkg.name, &evr(&pkg), &pkg.arch)),
+            set_ref: (!same).then(|| {
+                (
+                    pkgcache::cache_ref(&pkg.name, &evr(&pkg), &pkg.arch),
+                    have.map(|c| c.commit.clone()),
+                )
+            }),
             name: pkg.name,
             nevra: pkg.nevra,
         });
@@ -188,11 +192,12 @@ fn evr(p: &ResolvedPackage) -> String {
     .evr()
 }
 
-/// Deletes the pkgcache refs the imports created (a transaction that failed
-/// after them leaves nothing cached that no deployment uses).
+/// Puts back the pkgcache refs the imports set (a transaction that failed
+/// after them leaves nothing cached that no deployment uses, and what was
+/// cached before as it was).
 pub(crate) fn undo(repo: &ostree::Repo, imported: &[Imported]) {
-    for r in imported.iter().filter_map(|i| i.new_ref.as_deref()) {
-        let _ = repo.set_ref_immediate(None, r, None, gio::Cancellable::NONE);
+    for (r, before) in imported.iter().filter_map(|i| i.set_ref.as_ref()) {
+        let _ = repo.set_ref_immediate(None, r, before.as_deref(), gio::Cancellable::NONE);
     }
 }
 
