@@ -30,6 +30,16 @@ fn encapsulate(bed: &Bed, rev: &str, imgref: &str) {
     );
 }
 
+/// The `oci:` image (layout directory, reference with its `stable` tag) of
+/// the test bed's v1 commit, made with `compose container-encapsulate`.
+fn image_of_v1(bed: &Bed) -> (std::path::PathBuf, String) {
+    let layout = bed.tb.join("images/testos");
+    std::fs::create_dir_all(layout.parent().unwrap()).unwrap();
+    let oci = format!("oci:{}:stable", layout.display());
+    encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+    (layout, oci)
+}
+
 fn image_refs(bed: &Bed) -> Vec<String> {
     ostree_repo(bed, &["refs"])
         .lines()
@@ -44,10 +54,7 @@ fn rebase_to_an_image_upgrade_and_back(booted: bool) {
         ..Default::default()
     };
     with_bed(opts, |bed| {
-        let dir = bed.tb.join("images");
-        std::fs::create_dir_all(&dir).unwrap();
-        let oci = format!("oci:{}:stable", dir.join("testos").display());
-        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+        let (_, oci) = image_of_v1(bed);
         let imgref = format!("ostree-unverified-image:{oci}");
         let out = ok(bed, &["rebase", &imgref]);
         assert!(out.contains("Fetching layer"), "{out}");
@@ -145,10 +152,7 @@ fn bad_image_references_change_nothing() {
 #[test]
 fn packages_layer_on_an_image() {
     with_repo(Options::default(), APP, |bed, _| {
-        let dir = bed.tb.join("images");
-        std::fs::create_dir_all(&dir).unwrap();
-        let oci = format!("oci:{}:stable", dir.join("testos").display());
-        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+        let (_, oci) = image_of_v1(bed);
         let imgref = format!("ostree-unverified-image:{oci}");
         ok(bed, &["rebase", &imgref]);
         let merge = dict_str(&deployments(bed)[0], "checksum").unwrap();
@@ -182,10 +186,7 @@ fn upgrade_check_records_the_manifest_diff_as_the_cached_update() {
         ..Default::default()
     };
     with_bed(opts, |bed| {
-        let dir = bed.tb.join("images");
-        std::fs::create_dir_all(&dir).unwrap();
-        let oci = format!("oci:{}:stable", dir.join("testos").display());
-        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+        let (_, oci) = image_of_v1(bed);
         let imgref = format!("ostree-unverified-image:{oci}");
         ok(bed, &["rebase", &imgref]);
         let (code, out, err) = bed.cli(&["upgrade", "--check"]);
@@ -225,12 +226,9 @@ fn push(oci: &str, to: &str) {
 #[test]
 fn an_image_from_a_loopback_registry_follows_its_tag() {
     with_bed(Options::default(), |bed| {
-        let dir = bed.tb.join("images");
-        std::fs::create_dir_all(&dir).unwrap();
         let registry = support::Registry::start(&bed.tb.join("registry"));
-        let oci = format!("oci:{}:stable", dir.join("testos").display());
+        let (_, oci) = image_of_v1(bed);
         let name = format!("127.0.0.1:{}/testos:stable", registry.port);
-        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
         push(&oci, &format!("docker://{name}"));
         let imgref = format!("ostree-unverified-registry:{name}");
         ok(bed, &["rebase", &imgref]);
@@ -276,11 +274,7 @@ fn layer_blob(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn cancel_and_a_killed_daemon_end_an_image_pull_cleanly() {
     with_bed(Options::default(), |bed| {
-        let dir = bed.tb.join("images");
-        std::fs::create_dir_all(&dir).unwrap();
-        let layout = dir.join("testos");
-        let oci = format!("oci:{}:stable", layout.display());
-        encapsulate(bed, &bed.world("CSUM_V1"), &oci);
+        let (layout, oci) = image_of_v1(bed);
         // The layer becomes a FIFO nobody writes: the import blocks on it.
         let blob = layer_blob(&layout);
         std::fs::remove_file(&blob).unwrap();
@@ -307,17 +301,8 @@ fn cancel_and_a_killed_daemon_end_an_image_pull_cleanly() {
         let helpers = descendants_of(daemon);
         t.cancel_within_5s();
         drop(t);
-        for pid in helpers {
-            assert!(
-                wait_pid_exit(pid, DEADLINE),
-                "{pid} ({}) outlived Cancel",
-                cmdline_of(pid)
-            );
-        }
-        assert!(iterate_until(
-            DEADLINE,
-            || bed.sysroot_props()["ActiveTransactionPath"].str() == Some("")
-        ));
+        assert_all_exit(&helpers, "Cancel");
+        assert!(bed.wait_idle());
         assert_eq!(snapshot(bed), before);
         assert!(image_refs(bed).is_empty());
         // The daemon killed mid-import: its helper goes with it.
@@ -328,13 +313,7 @@ fn cancel_and_a_killed_daemon_end_an_image_pull_cleanly() {
         assert!(importing(daemon), "no import running");
         let helpers = descendants_of(daemon);
         bed.kill_daemon(libc::SIGKILL);
-        for pid in helpers {
-            assert!(
-                wait_pid_exit(pid, DEADLINE),
-                "{pid} ({}) outlived the daemon",
-                cmdline_of(pid)
-            );
-        }
+        assert_all_exit(&helpers, "the daemon");
         drop(t);
         bed.start_daemon();
         assert_eq!(snapshot(bed), before);

@@ -355,10 +355,7 @@ fn cancel_and_a_killed_daemon_end_a_layering_cleanly() {
         );
         t.cancel_within_5s();
         drop(t);
-        assert!(iterate_until(
-            DEADLINE,
-            || bed.sysroot_props()["ActiveTransactionPath"].str() == Some("")
-        ));
+        assert!(bed.wait_idle());
         assert_eq!(snapshot(bed), before);
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         assert!(!mounts.contains(&tmp.display().to_string()), "{mounts}");
@@ -370,13 +367,7 @@ fn cancel_and_a_killed_daemon_end_a_layering_cleanly() {
         assert!(script_running(daemon), "no script running");
         let helpers = descendants_of(daemon);
         bed.kill_daemon(libc::SIGKILL);
-        for pid in helpers {
-            assert!(
-                wait_pid_exit(pid, DEADLINE),
-                "{pid} ({}) outlived the daemon",
-                cmdline_of(pid)
-            );
-        }
+        assert_all_exit(&helpers, "the daemon");
         drop(t);
         bed.start_daemon();
         assert_eq!(snapshot(bed), before);

@@ -96,18 +96,9 @@ fn cancel_ends_a_layering_while_packages_download() {
         );
         let helpers = descendants_of(bed.daemon_pid().unwrap());
         t.cancel_within_5s();
-        for pid in helpers {
-            assert!(
-                wait_pid_exit(pid, DEADLINE),
-                "{pid} ({}) outlived Cancel",
-                cmdline_of(pid)
-            );
-        }
+        assert_all_exit(&helpers, "Cancel");
         drop(t);
-        assert!(iterate_until(
-            DEADLINE,
-            || bed.sysroot_props()["ActiveTransactionPath"].str() == Some("")
-        ));
+        assert!(bed.wait_idle());
         assert_eq!(snapshot(bed), before);
         assert!(pkgcache_refs(bed).is_empty());
         no_layer_workdirs(bed);

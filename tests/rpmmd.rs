@@ -462,26 +462,16 @@ fn cancel_and_a_killed_daemon_end_a_slow_refresh() {
         assert!(t.start().unwrap());
         let helpers = helper_running(bed.daemon_pid().unwrap());
         t.cancel_within_5s();
-        for pid in helpers {
-            assert!(wait_pid_exit(pid, DEADLINE), "the helper outlived Cancel");
-        }
+        assert_all_exit(&helpers, "Cancel");
         drop(t);
-        assert!(iterate_until(
-            DEADLINE,
-            || bed.sysroot_props()["ActiveTransactionPath"].str() == Some("")
-        ));
+        assert!(bed.wait_idle());
         // The daemon killed during a refresh: its helper goes with it.
         let a = start_call(&bed.conn, OS_PATH, "RefreshMd", &refresh_args(false)).unwrap();
         let t = Txn::connect(&a).unwrap();
         assert!(t.start().unwrap());
         let helpers = helper_running(bed.daemon_pid().unwrap());
         bed.kill_daemon(libc::SIGKILL);
-        for pid in helpers {
-            assert!(
-                wait_pid_exit(pid, DEADLINE),
-                "the helper outlived the daemon"
-            );
-        }
+        assert_all_exit(&helpers, "the daemon");
         drop(t);
         bed.start_daemon();
         // Neither left a cache that breaks the next refresh.

@@ -460,6 +460,13 @@ impl Bed {
         );
     }
 
+    /// Waits (with the deadline) until no transaction is active.
+    pub fn wait_idle(&self) -> bool {
+        iterate_until(DEADLINE, || {
+            self.sysroot_props()["ActiveTransactionPath"].str() == Some("")
+        })
+    }
+
     pub fn sysroot_props(&self) -> Dict {
         get_all(&self.conn, SYSROOT, IFACE_SYSROOT)
     }

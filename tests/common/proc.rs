@@ -158,6 +158,18 @@ pub fn descendants_of(pid: i32) -> Vec<i32> {
 }
 
 /// The command line of process `pid`, its arguments joined by spaces.
+/// Asserts that each of `pids` exits within the deadline; the message says
+/// what it outlived (`Cancel`, `the daemon`).
+pub fn assert_all_exit(pids: &[i32], outlived: &str) {
+    for &pid in pids {
+        assert!(
+            wait_pid_exit(pid, super::DEADLINE),
+            "{pid} ({}) outlived {outlived}",
+            cmdline_of(pid)
+        );
+    }
+}
+
 pub fn cmdline_of(pid: i32) -> String {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
