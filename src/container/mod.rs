@@ -142,12 +142,14 @@ struct Pruned {
 /// Where ostree-ext keeps its image refs.
 const IMAGE_REFS: &str = "ostree/container/image";
 
-/// Removes the images (and layers) no deployment of the sysroot at
-/// `sysroot_path` (as it is now) follows; objects go with the prune after.
-/// Spawns nothing when the repository has no image.
-pub(crate) fn prune_unused(sysroot_path: &Path, cancellable: &gio::Cancellable) -> Result<()> {
-    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(sysroot_path)));
-    sysroot.load(gio::Cancellable::NONE)?;
+/// Removes the images (and layers) no deployment of `sysroot` (at
+/// `sysroot_path`, loaded as it is now) follows; objects go with the prune
+/// after. Spawns nothing when the repository has no image.
+pub(crate) fn prune_unused(
+    sysroot: &ostree::Sysroot,
+    sysroot_path: &Path,
+    cancellable: &gio::Cancellable,
+) -> Result<()> {
     let repo = sysroot.repo();
     let images = repo.list_refs_ext(
         Some(IMAGE_REFS),

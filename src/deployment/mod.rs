@@ -21,6 +21,17 @@ pub(crate) mod write;
 
 pub(crate) use ctx::Ctx;
 
+/// The sysroot at `path`, loaded as it is now (not the transaction's copy,
+/// which predates what the transaction wrote).
+pub(crate) fn load_sysroot(path: &std::path::Path) -> anyhow::Result<ostree::Sysroot> {
+    use anyhow::Context;
+    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(path)));
+    sysroot
+        .load(gio::Cancellable::NONE)
+        .with_context(|| format!("Loading sysroot {}", path.display()))?;
+    Ok(sysroot)
+}
+
 /// A GVariant dictionary (`a{sv}`) under construction.
 pub(crate) type Dict = std::collections::BTreeMap<String, glib::Variant>;
 

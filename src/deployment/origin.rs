@@ -134,6 +134,12 @@ fn put_list<'a>(
     }
 }
 
+/// The NEVRA of a local package entry `<sha256>:<nevra>` (`requested-local`,
+/// `replace-local`); an entry without the checksum is its own NEVRA.
+pub(crate) fn entry_nevra(entry: &str) -> &str {
+    entry.split_once(':').map_or(entry, |(_, n)| n)
+}
+
 impl Origin {
     /// Parses origin keyfile text.
     #[cfg(test)]
@@ -287,6 +293,18 @@ impl Origin {
             self.refspec = Some(target.to_string());
             self.container_image_reference = None;
         }
+    }
+
+    /// The `[overrides] replace` entries (`<source>,<name>,...`, the source
+    /// `repo=<id>`): (source, names).
+    pub(crate) fn replacement_sources(&self) -> Vec<(String, Vec<String>)> {
+        self.override_replace
+            .iter()
+            .map(|e| {
+                let mut parts = e.split(',').map(String::from);
+                (parts.next().unwrap_or_default(), parts.collect())
+            })
+            .collect()
     }
 
     /// True if the deployment is a layered commit made here: packages, or

@@ -219,7 +219,7 @@ pub(crate) fn deployment_dict(
 fn nevras(entries: &std::collections::BTreeSet<String>) -> Vec<String> {
     entries
         .iter()
-        .map(|e| e.split_once(':').map_or(e.as_str(), |(_, n)| n).to_string())
+        .map(|e| crate::deployment::origin::entry_nevra(e).to_string())
         .collect()
 }
 
@@ -293,15 +293,7 @@ fn origin_keys(
         strv(nevras(&origin.override_replace_local)),
     );
     if !origin.override_replace.is_empty() {
-        // `repo=<id>,<name>...` entries: (source, names).
-        let sources: Vec<(String, Vec<String>)> = origin
-            .override_replace
-            .iter()
-            .map(|e| {
-                let mut parts = e.split(',').map(String::from);
-                (parts.next().unwrap_or_default(), parts.collect())
-            })
-            .collect();
+        let sources = origin.replacement_sources();
         put("requested-base-remote-replacements", sources.to_variant());
     }
     put(

@@ -7,6 +7,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use gio::prelude::*;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -34,11 +35,7 @@ pub(crate) struct Imported {
     pub set_ref: Option<(String, Option<String>)>,
 }
 
-/// The NEVRA of an origin entry `<sha256>:<nevra>` (an entry without the
-/// checksum is its own NEVRA).
-pub(crate) fn entry_nevra(entry: &str) -> &str {
-    entry.split_once(':').map_or(entry, |(_, n)| n)
-}
+pub(crate) use crate::deployment::origin::entry_nevra;
 
 /// The package name of an origin entry.
 pub(crate) fn entry_name(entry: &str) -> Option<String> {
@@ -125,17 +122,18 @@ fn metadata_sha256(repo: &ostree::Repo, p: &CachedPackage) -> Option<String> {
 }
 
 /// Imports the RPMs `files` (in the order given) into the pkgcache of
-/// `repo`, using `work` (an empty directory on the repository's filesystem)
+/// `repo` (`cached`: its index before), using `work` (an empty directory on
+/// the repository's filesystem)
 /// as scratch; one that is not a readable binary RPM for this machine is
 /// refused, naming it by its place in the list.
 pub(crate) fn import_files(
     repo: &ostree::Repo,
+    cached: &BTreeMap<String, CachedPackage>,
     files: &[File],
     work: &Path,
     labeler: Option<&Labeler>,
     cancellable: &gio::Cancellable,
 ) -> Result<Vec<Imported>> {
-    let cached = pkgcache::index(repo)?;
     let mut out: Vec<Imported> = Vec::new();
     for (i, file) in files.iter().enumerate() {
         if cancellable.is_cancelled() {
@@ -207,10 +205,10 @@ pub(crate) fn undo(repo: &ostree::Repo, imported: &[Imported]) {
 /// checksum is an error naming it.
 pub(crate) fn header_files<'a>(
     repo: &ostree::Repo,
+    cached: &BTreeMap<String, CachedPackage>,
     entries: impl IntoIterator<Item = &'a String>,
     dir: &Path,
 ) -> Result<Vec<PathBuf>> {
-    let cached = pkgcache::index(repo)?;
     let mut out = Vec::new();
     for entry in entries {
         let nevra = entry_nevra(entry);

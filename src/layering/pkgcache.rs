@@ -123,12 +123,10 @@ pub(crate) fn prune_refs(repo: &ostree::Repo, keep: &BTreeSet<String>) -> Result
     Ok(n)
 }
 
-/// Deletes the pkgcache refs that no deployment of the sysroot at
-/// `sysroot_path` (as it is now) uses: every package of a layered
-/// deployment's commit is kept. Returns how many went.
-pub(crate) fn gc(sysroot_path: &std::path::Path) -> Result<usize> {
-    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(sysroot_path)));
-    sysroot.load(gio::Cancellable::NONE)?;
+/// Deletes the pkgcache refs that no deployment of `sysroot` (loaded as it
+/// is now) uses: every package of a layered deployment's commit is kept.
+/// Returns how many went.
+pub(crate) fn gc(sysroot: &ostree::Sysroot) -> Result<usize> {
     let repo = sysroot.repo();
     let mut used = BTreeSet::new();
     for d in sysroot.deployments() {

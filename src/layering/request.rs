@@ -88,7 +88,7 @@ impl PackageChanges {
             origin.override_replace_local.insert(l.clone());
         }
         for (repo, names) in &self.replace_remote {
-            let mut entries = remote_replacements(&origin.override_replace)?;
+            let mut entries = remote_replacements(origin)?;
             for name in names {
                 if origin.override_remove.contains(name) || has_replacement(origin, name) {
                     bail!("Override already exists for package '{name}'");
@@ -125,21 +125,17 @@ impl PackageChanges {
     }
 }
 
-/// The remote replacements of an origin's `[overrides] replace` entries
-/// (`repo=<id>,<name>,...`): (repository id, names).
-pub(crate) fn remote_replacements(
-    entries: &BTreeSet<String>,
-) -> Result<Vec<(String, Vec<String>)>> {
-    let mut out = Vec::new();
-    for e in entries {
-        let mut parts = e.split(',');
-        let from = parts.next().unwrap_or_default();
-        let Some(repo) = from.strip_prefix("repo=") else {
-            bail!("Unknown repo replacement source: {from}");
-        };
-        out.push((repo.to_string(), parts.map(String::from).collect()));
-    }
-    Ok(out)
+/// The remote replacements of an origin (`[overrides] replace`,
+/// `repo=<id>,<name>,...`): (repository id, names).
+pub(crate) fn remote_replacements(origin: &Origin) -> Result<Vec<(String, Vec<String>)>> {
+    origin
+        .replacement_sources()
+        .into_iter()
+        .map(|(from, names)| match from.strip_prefix("repo=") {
+            Some(repo) => Ok((repo.to_string(), names)),
+            None => bail!("Unknown repo replacement source: {from}"),
+        })
+        .collect()
 }
 
 /// The replacements of a `treefile` modifier (what `override replace
@@ -192,7 +188,7 @@ fn remote_entries(sources: &[(String, Vec<String>)]) -> BTreeSet<String> {
 
 /// Drops the remote replacement of `name`; true if there was one.
 fn drop_remote(origin: &mut Origin, name: &str) -> bool {
-    let Ok(mut sources) = remote_replacements(&origin.override_replace) else {
+    let Ok(mut sources) = remote_replacements(origin) else {
         return false;
     };
     let mut found = false;
@@ -214,7 +210,7 @@ fn has_replacement(origin: &Origin, name: &str) -> bool {
         .override_replace_local
         .iter()
         .any(|l| super::local::entry_name(l).as_deref() == Some(name))
-        || remote_replacements(&origin.override_replace)
+        || remote_replacements(origin)
             .is_ok_and(|s| s.iter().any(|(_, names)| names.iter().any(|n| n == name)))
 }
 
@@ -372,9 +368,7 @@ mod tests {
         assert!(o.override_replace.is_empty());
         o.override_replace.insert("url=x,y".into());
         assert_eq!(
-            remote_replacements(&o.override_replace)
-                .unwrap_err()
-                .to_string(),
+            remote_replacements(&o).unwrap_err().to_string(),
             "Unknown repo replacement source: url=x"
         );
     }

@@ -51,13 +51,7 @@ impl RepoArg {
     }
 }
 
-pub(crate) fn load_sysroot(path: &std::path::Path) -> Result<ostree::Sysroot> {
-    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(path)));
-    sysroot
-        .load(gio::Cancellable::NONE)
-        .with_context(|| format!("Loading sysroot {}", path.display()))?;
-    Ok(sysroot)
-}
+pub(crate) use crate::deployment::load_sysroot;
 
 /// The checksum `rev` names in `repo`.
 pub(crate) fn resolve(repo: &ostree::Repo, rev: &str) -> Result<String> {

@@ -75,8 +75,9 @@ impl super::Kind for Cleanup {
         }
         if self.base || removed > 0 {
             ctx.progress.task_begin("Cleaning up");
-            let branches = crate::layering::pkgcache::gc(&ctx.sysroot_path)?;
-            crate::container::prune_unused(&ctx.sysroot_path, &ctx.cancellable)?;
+            let now = crate::deployment::load_sysroot(&ctx.sysroot_path)?;
+            let branches = crate::layering::pkgcache::gc(&now)?;
+            crate::container::prune_unused(&now, &ctx.sysroot_path, &ctx.cancellable)?;
             let pruned = cleanup_sysroot(ctx)?;
             ctx.progress.task_end("done");
             if let Some(msg) = freed_message(&pruned, branches) {

@@ -262,8 +262,9 @@ impl Deploy {
                 .with_context(|| format!("Removing ref {old}"))?;
         }
         ctx.progress.task_begin("Pruning repository");
-        let branches = pkgcache::gc(&ctx.sysroot_path)?;
-        crate::container::prune_unused(&ctx.sysroot_path, &ctx.cancellable)?;
+        let now = crate::deployment::load_sysroot(&ctx.sysroot_path)?;
+        let branches = pkgcache::gc(&now)?;
+        crate::container::prune_unused(&now, &ctx.sysroot_path, &ctx.cancellable)?;
         let pruned = cleanup.run(&ctx.sysroot_path)?;
         ctx.progress.task_end("done");
         if let Some(msg) = cleanup::freed_message(&pruned, branches) {

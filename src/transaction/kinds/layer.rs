@@ -206,15 +206,17 @@ pub(crate) fn layer(
         remove: origin.override_remove.iter().cloned().collect(),
         local: local::header_files(
             &repo,
+            &cached,
             &origin.requested_local_packages,
             &work.path.join("local"),
         )?,
         replace_local: local::header_files(
             &repo,
+            &cached,
             &origin.override_replace_local,
             &work.path.join("replace"),
         )?,
-        replace_remote: remote_replacements(&origin.override_replace)?,
+        replace_remote: remote_replacements(origin)?,
     };
     // $releasever is the new base's.
     let setup = Setup {

@@ -12,6 +12,7 @@ use super::Ctx;
 use crate::deployment::status::base_of;
 use crate::layering::assemble::Workdir;
 use crate::layering::local::{self, Imported};
+use crate::layering::pkgcache;
 use crate::layering::request::PackageChanges;
 use crate::layering::rpmmd::{BasePackage, Resolution, ResolvedPackage};
 use crate::layering::selinux;
@@ -46,12 +47,21 @@ pub(crate) fn import(
     let labeler = selinux::of_commit(&repo, &base)?;
     let work = Workdir::new(&ctx.sysroot_path.join("ostree/repo"))?;
     ctx.progress.task_begin("Importing local packages");
+    let cached = pkgcache::index(&repo)?;
     let mut imported = Vec::new();
     for (list, into) in [
         (&files.install, &mut changes.install_local),
         (&files.replace, &mut changes.replace_local),
     ] {
-        match local::import_files(&repo, list, &work.path, labeler.as_ref(), &ctx.cancellable) {
+        let these = local::import_files(
+            &repo,
+            &cached,
+            list,
+            &work.path,
+            labeler.as_ref(),
+            &ctx.cancellable,
+        );
+        match these {
             Ok(these) => {
                 into.extend(these.iter().map(|i| i.entry.clone()));
                 imported.extend(these);
