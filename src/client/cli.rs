@@ -145,7 +145,8 @@ pub struct StatusArgs {
     pub pretty: bool,
 }
 
-/// Package layering flags (a later phase: refused, never ignored).
+/// `--install`/`--uninstall` of upgrade, deploy and rebase (not wired yet:
+/// refused, never ignored).
 #[derive(Debug, Args)]
 pub struct PackageOpts {
     /// Overlay additional package (not supported yet)

@@ -311,11 +311,13 @@ pub(crate) fn read_driver() -> Option<(String, String)> {
 }
 
 impl crate::client::cli::PackageOpts {
-    /// Package layering arrives in a later phase: refuse instead of ignoring.
+    /// `--install`/`--uninstall` with upgrade, deploy and rebase are not
+    /// wired yet: refuse instead of ignoring.
     pub(crate) fn refuse(&self) -> Result<()> {
         if !self.install.is_empty() || !self.uninstall.is_empty() {
             bail!(
-                "--install/--uninstall: package layering is not supported yet by this rpm-ostree"
+                "--install/--uninstall with upgrade, deploy or rebase are not supported yet by \
+                 this rpm-ostree; run rpm-ostree install/uninstall after it"
             );
         }
         Ok(())
