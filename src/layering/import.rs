@@ -339,7 +339,7 @@ fn placed_of(entries: &[Entry]) -> Result<BTreeMap<String, Entry>> {
 }
 
 /// `[epoch:]version-release`, the epoch left out when 0.
-fn evr(p: &ResolvedPackage) -> String {
+pub(crate) fn evr(p: &ResolvedPackage) -> String {
     if p.epoch == 0 {
         format!("{}-{}", p.version, p.release)
     } else {

@@ -168,7 +168,7 @@ pub(crate) fn import_files(
             entry,
             set_ref: (!same).then(|| {
                 (
-                    pkgcache::cache_ref(&pkg.name, &evr(&pkg), &pkg.arch),
+                    pkgcache::cache_ref(&pkg.name, &import::evr(&pkg), &pkg.arch),
                     have.map(|c| c.commit.clone()),
                 )
             }),
@@ -177,17 +177,6 @@ pub(crate) fn import_files(
         });
     }
     Ok(out)
-}
-
-fn evr(p: &ResolvedPackage) -> String {
-    Package {
-        name: p.name.clone(),
-        epoch: p.epoch,
-        version: p.version.clone(),
-        release: p.release.clone(),
-        arch: p.arch.clone(),
-    }
-    .evr()
 }
 
 /// Puts back the pkgcache refs the imports set (a transaction that failed
