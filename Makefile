@@ -27,6 +27,9 @@ container-helper: deps
 
 build-release: deps
 	$(CARGO) build --release
+	$(CARGO) build --release $(HELPER_CARGO)
+	@# The release daemon finds the release helper beside it.
+	ln -f target/container-helper/release/rpm-ostreed-container target/release/rpm-ostreed-container
 
 # A throwaway world (sysroot, remote, private bus, polkitd, booted namespace),
 # the daemon doing its job through the CLI, then everything cleaned up.

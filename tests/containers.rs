@@ -321,3 +321,66 @@ fn cancel_and_a_killed_daemon_end_an_image_pull_cleanly() {
         fsck(bed);
     });
 }
+
+#[test]
+fn a_registry_image_deploys_by_digest_and_stays_pinned() {
+    with_bed(Options::default(), |bed| {
+        let registry = support::Registry::start(&bed.tb.join("registry"));
+        let (_, oci) = image_of_v1(bed);
+        let name = format!("127.0.0.1:{}/testos", registry.port);
+        push(&oci, &format!("docker://{name}:stable"));
+        let imgref = format!("ostree-unverified-registry:{name}:stable");
+        ok(bed, &["rebase", &imgref]);
+        let v1 = dict_str(&deployments(bed)[0], "container-image-reference-digest").unwrap();
+        encapsulate(bed, &bed.world("CSUM_V2"), &oci);
+        push(&oci, &format!("docker://{name}:stable"));
+        ok(bed, &["upgrade"]);
+        assert_eq!(
+            dict_str(&deployments(bed)[0], "version").as_deref(),
+            Some("2")
+        );
+        // Back to v1 by its digest: the origin names the image by it.
+        let out = ok(bed, &["deploy", &v1]);
+        assert!(
+            !out.contains("Fetching layer"),
+            "v1's layer is stored: {out}"
+        );
+        let d = &deployments(bed)[0];
+        let pinned = format!("ostree-unverified-registry:{name}@{v1}");
+        assert_eq!(
+            dict_str(d, "container-image-reference"),
+            Some(pinned.clone())
+        );
+        assert_eq!(
+            dict_str(d, "container-image-reference-digest"),
+            Some(v1.clone())
+        );
+        assert_eq!(dict_str(d, "version").as_deref(), Some("1"));
+        assert!(ok(bed, &["status"]).contains(&format!("  {pinned}\n")));
+        // Pinned: the tag moving on does not matter to an upgrade.
+        assert!(ok(bed, &["upgrade"]).contains("No upgrade available."));
+        // What is not a digest, and an image no digest can name.
+        let before = snapshot(bed);
+        let err = fails(bed, &["deploy", "sha256:1234"]);
+        assert!(
+            err.contains("Invalid image digest 'sha256:1234': expected sha256: and 64 hex digits"),
+            "{err}"
+        );
+        let absent = format!("sha256:{}", "0".repeat(64));
+        let err = fails(bed, &["deploy", &absent]);
+        assert!(err.contains(&format!("testos@{absent}")), "{err}");
+        assert_eq!(snapshot(bed), before);
+        ok(bed, &["rebase", &format!("ostree-unverified-image:{oci}")]);
+        let err = fails(bed, &["deploy", &v1]);
+        assert!(err.contains("Cannot pin oci:"), "{err}");
+        // Following the tag again.
+        ok(bed, &["rebase", &imgref]);
+        let d = &deployments(bed)[0];
+        assert_eq!(
+            dict_str(d, "container-image-reference"),
+            Some(imgref.clone())
+        );
+        assert_eq!(dict_str(d, "version").as_deref(), Some("2"));
+        fsck(bed);
+    });
+}

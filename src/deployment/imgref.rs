@@ -146,6 +146,43 @@ impl ImageRef {
     pub(crate) fn image(&self) -> String {
         format!("{}{}", self.transport.prefix(), self.name)
     }
+
+    /// The same image pinned to the manifest `digest` (`sha256:<64 hex>`):
+    /// its tag or earlier digest replaced by `@digest`. Only registry and
+    /// containers-storage names can carry a digest.
+    pub(crate) fn with_digest(&self, digest: &str) -> Result<Self> {
+        let hex = digest.strip_prefix("sha256:").unwrap_or_default();
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            bail!("Invalid image digest '{digest}': expected sha256: and 64 hex digits");
+        }
+        if !matches!(
+            self.transport,
+            Transport::Registry | Transport::ContainerStorage
+        ) {
+            bail!(
+                "Cannot pin {} to a digest: only registry and containers-storage images have one",
+                self.image()
+            );
+        }
+        let name = self
+            .name
+            .split_once('@')
+            .map_or(self.name.as_str(), |(n, _)| n);
+        // A tag is what follows the last ':' after the last '/' (not a port).
+        let last_part = name.rfind('/').map_or(0, |i| i + 1);
+        let name = match name[last_part..].rfind(':') {
+            Some(i) => &name[..last_part + i],
+            None => name,
+        };
+        Ok(Self {
+            name: format!("{name}@{digest}"),
+            ..self.clone()
+        })
+    }
 }
 
 impl fmt::Display for ImageRef {
@@ -216,6 +253,48 @@ mod tests {
         );
         assert!(looks_like("ostree-remote-registry:a:b"));
         assert!(!looks_like("fedora:fedora/x86_64/silverblue"));
+    }
+
+    #[test]
+    fn a_digest_replaces_the_tag_or_an_earlier_digest() {
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let pin = |s: &str| {
+            ImageRef::parse(s)
+                .unwrap()
+                .with_digest(&d)
+                .map(|r| r.to_string())
+        };
+        assert_eq!(
+            pin("ostree-unverified-registry:127.0.0.1:5000/testos:v1").unwrap(),
+            format!("ostree-unverified-registry:127.0.0.1:5000/testos@{d}")
+        );
+        assert_eq!(
+            pin("ostree-unverified-registry:127.0.0.1:5000/testos").unwrap(),
+            format!("ostree-unverified-registry:127.0.0.1:5000/testos@{d}")
+        );
+        let other = format!("sha256:{}", "cd".repeat(32));
+        assert_eq!(
+            pin(&format!("ostree-image-signed:docker://quay.io/a/b@{other}")).unwrap(),
+            format!("ostree-image-signed:docker://quay.io/a/b@{d}")
+        );
+        assert_eq!(
+            pin("ostree-unverified-image:containers-storage:localhost/x:1").unwrap(),
+            format!("ostree-unverified-image:containers-storage:localhost/x@{d}")
+        );
+        assert_eq!(
+            pin("ostree-unverified-image:oci:/var/img:v1")
+                .unwrap_err()
+                .to_string(),
+            "Cannot pin oci:/var/img:v1 to a digest: only registry and containers-storage \
+             images have one"
+        );
+        let r = ImageRef::parse("ostree-unverified-registry:quay.io/a/b:1").unwrap();
+        for bad in ["v2", "sha256:abc", &format!("sha256:{}", "AB".repeat(32))] {
+            assert_eq!(
+                r.with_digest(bad).unwrap_err().to_string(),
+                format!("Invalid image digest '{bad}': expected sha256: and 64 hex digits")
+            );
+        }
     }
 
     #[test]

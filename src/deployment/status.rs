@@ -73,13 +73,37 @@ pub(crate) fn base_of(repo: &ostree::Repo, csum: &str) -> String {
         .unwrap_or_else(|| csum.to_string())
 }
 
+/// The version label of the image an imported image's commit records (its
+/// merge commit has no `version` of its own), as upstream reports it.
+fn image_version(meta: &glib::VariantDict) -> Option<String> {
+    let config = meta
+        .lookup::<String>("ostree.container.image-config")
+        .ok()
+        .flatten()?;
+    let config: serde_json::Value = serde_json::from_str(&config).ok()?;
+    let labels = &config["config"]["Labels"];
+    ["org.opencontainers.image.version", "version"]
+        .iter()
+        .find_map(|k| labels[k].as_str().map(String::from))
+}
+
+/// The manifest digest an imported image's commit records.
+pub(crate) fn manifest_digest(repo: &ostree::Repo, csum: &str) -> Option<String> {
+    let (commit, _) = repo.load_commit(csum).ok()?;
+    glib::VariantDict::new(Some(&commit.child_value(0)))
+        .lookup::<String>("ostree.manifest-digest")
+        .ok()
+        .flatten()
+}
+
 pub(crate) fn commit_info(repo: &ostree::Repo, csum: &str) -> Option<CommitInfo> {
     let commit = repo.load_variant(ostree::ObjectType::Commit, csum).ok()?;
     let metadata = commit.child_value(0);
     let dict = glib::VariantDict::new(Some(&metadata));
     let version = dict
         .lookup_value("version", Some(glib::VariantTy::STRING))
-        .and_then(|v| v.str().map(String::from));
+        .and_then(|v| v.str().map(String::from))
+        .or_else(|| image_version(&dict));
     let layered_on = layered_base_of(&commit);
     Some(CommitInfo {
         version,
@@ -234,12 +258,7 @@ fn origin_keys(
     if let Some(imgref) = origin.container_image_reference.as_ref() {
         put("container-image-reference", imgref.to_variant());
         // An imported image's commit records its manifest digest.
-        if let Some(digest) = repo.load_commit(csum).ok().and_then(|(c, _)| {
-            glib::VariantDict::new(Some(&c.child_value(0)))
-                .lookup::<String>("ostree.manifest-digest")
-                .ok()
-                .flatten()
-        }) {
+        if let Some(digest) = manifest_digest(repo, csum) {
             put("container-image-reference-digest", digest.to_variant());
         }
     } else if let Some(refspec) = origin.refspec.as_ref() {

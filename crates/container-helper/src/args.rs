@@ -49,6 +49,18 @@ pub enum Request {
     Prune(Prune),
 }
 
+impl Request {
+    /// The verb, for the log.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Request::Encapsulate(_) => "encapsulate",
+            Request::Import(_) => "import",
+            Request::Check(_) => "check",
+            Request::Prune(_) => "prune",
+        }
+    }
+}
+
 /// Options that take a value, and flags, per verb.
 fn known(verb: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
     Some(match verb {

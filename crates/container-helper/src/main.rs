@@ -115,6 +115,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let started = std::time::Instant::now();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
@@ -122,6 +123,13 @@ fn main() -> ExitCode {
         Ok(rt) => rt.block_on(run(&req, &out)),
         Err(e) => Err(anyhow::Error::from(e).context("Starting the runtime")),
     };
+    // The daemon's log gets what each run cost (skopeo, a child, not counted).
+    eprintln!(
+        "rpm-ostreed-container: {} in {} ms, peak RSS {} KiB",
+        req.verb(),
+        started.elapsed().as_millis(),
+        peak_rss_kib().unwrap_or(0)
+    );
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -129,4 +137,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// This process's peak resident set (VmHWM), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -340,7 +340,7 @@ impl Deploy {
             .or_else(|| origin.container_image_reference.clone())
             .ok_or_else(|| anyhow!("The origin of {} has no refspec", merge.csum()))?;
         let mut new_origin = origin.clone();
-        let (refspec, rebased) = match &self.refspec {
+        let (mut refspec, rebased) = match &self.refspec {
             Some(target) => {
                 let mut t = resolve_rebase(&current, target)?;
                 if t.remote_only {
@@ -372,7 +372,20 @@ impl Deploy {
             .filter(|r| !r.is_empty())
             .map(Revision::parse);
         let csum = match Refspec::parse(&refspec) {
-            Refspec::Container(imgref) => self.image_commit(ctx, &imgref, revision, merge)?,
+            Refspec::Container(imgref) => {
+                // A revision of an image is a manifest digest: the origin is
+                // pinned to it (`deploy sha256:...`, `rebase IMGREF sha256:...`).
+                let imgref = match self.revision.as_deref().filter(|r| !r.is_empty()) {
+                    Some(digest) => {
+                        let pinned = ImageRef::parse(&imgref)?.with_digest(digest)?.to_string();
+                        new_origin.set_refspec(&pinned);
+                        refspec = pinned.clone();
+                        pinned
+                    }
+                    None => imgref,
+                };
+                self.image_commit(ctx, &imgref, merge)?
+            }
             Refspec::Checksum(c) => {
                 if revision.is_some() {
                     bail!("Cannot look up version while pinned to commit");

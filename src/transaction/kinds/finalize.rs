@@ -5,12 +5,14 @@ use anyhow::{Result, bail};
 use std::path::Path;
 
 use super::{Ctx, Outcome};
+use crate::deployment::status::{base_of, manifest_digest};
 use crate::names;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Finalize {
     pub osname: String,
-    /// The expected base checksum of the staged deployment.
+    /// The expected base checksum of the staged deployment (or, for an
+    /// image, its manifest digest).
     pub checksum: Option<String>,
     pub allow_missing_checksum: bool,
     pub allow_unlocked: bool,
@@ -32,10 +34,12 @@ impl super::Kind for Finalize {
         if staged.osname() != self.osname.as_str() {
             bail!("Staged deployment is not for osname '{}'", self.osname);
         }
-        let found = staged.csum().to_string();
+        let repo = sysroot.repo();
+        let found = base_of(&repo, &staged.csum());
+        let digest = manifest_digest(&repo, &found);
         match &self.checksum {
             None if !self.allow_missing_checksum => bail!("Missing expected checksum"),
-            Some(expected) if *expected != found => {
+            Some(expected) if *expected != found && Some(expected) != digest.as_ref() => {
                 bail!("Expected staged base checksum {expected}, but found {found}")
             }
             _ => {}
@@ -48,7 +52,7 @@ impl super::Kind for Finalize {
         } else {
             std::fs::remove_file(lock)?;
         }
-        let msg = format!("Finalized deployment; rebooting into {found}");
+        let msg = format!("Finalized deployment; rebooting into {}", staged.csum());
         glib::g_message!("rpm-ostreed", "{msg}");
         ctx.progress.message(msg);
         Ok(Outcome { reboot: true })

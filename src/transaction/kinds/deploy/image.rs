@@ -9,7 +9,6 @@ use super::Deploy;
 use crate::container;
 use crate::deployment::cached_update;
 use crate::deployment::imgref::{ImageRef, Transport};
-use crate::deployment::revision::Revision;
 use crate::deployment::status::base_of;
 use crate::transaction::kinds::{Ctx, Outcome};
 
@@ -30,15 +29,8 @@ impl Deploy {
         &self,
         ctx: &Ctx,
         imgref: &str,
-        revision: Option<Revision>,
         merge: &ostree::Deployment,
     ) -> Result<String> {
-        if revision.is_some() {
-            bail!(
-                "Specifying commit overrides for container-image-reference type refspecs is not \
-                 supported"
-            );
-        }
         if self.metadata_only() {
             bail!(
                 "Checking container images for updates is not supported yet by this rpm-ostree \
