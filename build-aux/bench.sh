@@ -41,6 +41,9 @@
 #      of one base package against that install; an upgrade of a
 #      layered system against the same upgrade without the layer
 #      (build-aux/bench-layer.sh).
+#  10. Container images: a v1 -> v2 upgrade from an image against the same upgrade
+#      from the ostree remote, the container helper's peak RSS, the daemon's RssAnon
+#      (build-aux/bench-image.sh).
 # If the daemon dies during a timed transaction (items 5-6), the crash is counted and
 # reported (WARNING line, SUMMARY), the daemon restarted, the world reset and the run
 # redone; more than 5 crashes abort the benchmark.
@@ -399,6 +402,11 @@ rpmmd_bench
 # shellcheck source=build-aux/bench-layer.sh
 . "$src/build-aux/bench-layer.sh"
 layer_bench
+
+# ---------------------------------------------------------------- 10. container images
+# shellcheck source=build-aux/bench-image.sh
+. "$src/build-aux/bench-image.sh"
+image_bench
 total_s=$(( ($(date +%s%N) - t0) / 1000000000 ))
 
 # ---------------------------------------------------------------- report
@@ -463,6 +471,7 @@ fi
 pkgdiff_report
 rpmmd_report
 layer_report
+image_report
 echo
 if [ "$crashes" != 0 ]; then
     echo "WARNING: the daemon died $crashes time(s) during items 5-6 (each such run was redone"
@@ -484,4 +493,5 @@ echo "SUMMARY: status --json ${st_ratio}x ostree admin status (goal <= 0.35: $(v
     "db diff of 2x2,000 packages ${pd_med[dbdiff]} ms (goal < 100: $(verdict "${pd_med[dbdiff]}" 100 '<')), RssAnon $(mib "$m4_anon") after (goal <= 3: $(verdict "$m4_anon" 3072 '<='));" \
     "refresh-md of $RPMMD_PACKAGES packages $rm_refresh ms, warm search ${rm_med[search]} ms (goal < 1500: $(verdict "${rm_med[search]}" 1500 '<')), helper peak $(mib "$rm_peak_refresh") (goal < 170: $(verdict "$rm_peak_refresh" 174080 '<')), daemon RssAnon $(mib "$m6_anon") after (goal <= 3: $(verdict "$m6_anon" 3072 '<='));" \
     "install of one package $ly_install ms (goal <= 300: $(verdict "$ly_install" 300 '<=')), layered upgrade ${ly_ratio}x unlayered (goal <= 1.3: $(verdict "$ly_ratio" 1.3 '<=')), RssAnon $(mib "$m8_anon") after (goal <= 3: $(verdict "$m8_anon" 3072 '<='));" \
+    "image upgrade ${im_ratio}x the same upgrade from a remote (goal <= 1.5: $(verdict "$im_ratio" 1.5 '<=')), container helper peak $(mib "$im_helper"), RssAnon $(mib "$m9_anon") after (goal <= 3: $(verdict "$m9_anon" 3072 '<='));" \
     "daemon crashes: $crashes; ${total_s} s"

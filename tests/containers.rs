@@ -11,42 +11,10 @@ mod common;
 #[allow(dead_code)]
 mod support;
 
+use common::image::*;
 use common::layer::*;
 use common::*;
 use glib::prelude::*;
-
-/// `rpm-ostree compose container-encapsulate` of the test bed's commit `rev`.
-fn encapsulate(bed: &Bed, rev: &str, imgref: &str) {
-    let repo = format!("--repo={}", bed.world("REMOTE"));
-    let out = std::process::Command::new(BIN)
-        .args(["compose", "container-encapsulate", &repo, rev, imgref])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.starts_with("Pushed digest: sha256:"),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The `oci:` image (layout directory, reference with its `stable` tag) of
-/// the test bed's v1 commit, made with `compose container-encapsulate`.
-fn image_of_v1(bed: &Bed) -> (std::path::PathBuf, String) {
-    let layout = bed.tb.join("images/testos");
-    std::fs::create_dir_all(layout.parent().unwrap()).unwrap();
-    let oci = format!("oci:{}:stable", layout.display());
-    encapsulate(bed, &bed.world("CSUM_V1"), &oci);
-    (layout, oci)
-}
-
-fn image_refs(bed: &Bed) -> Vec<String> {
-    ostree_repo(bed, &["refs"])
-        .lines()
-        .filter(|l| l.starts_with("ostree/container/image/"))
-        .map(String::from)
-        .collect()
-}
 
 fn rebase_to_an_image_upgrade_and_back(booted: bool) {
     let opts = Options {
@@ -208,19 +176,6 @@ fn upgrade_check_records_the_manifest_diff_as_the_cached_update() {
         assert!(diff["added-size"].get::<u64>().unwrap() > 0);
         fsck(bed);
     });
-}
-
-/// `skopeo copy` of an `oci:` image into the loopback registry.
-fn push(oci: &str, to: &str) {
-    let out = std::process::Command::new("skopeo")
-        .args(["copy", "--quiet", "--dest-tls-verify=false", oci, to])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -94,8 +94,8 @@ pub enum Command {
     /// Commands to query the RPM database
     #[command(alias = "rpm", disable_help_flag = true)]
     Db(PassThroughArgs),
-    /// Commands to compose a tree (only container-encapsulate so far)
-    #[command(hide = true, subcommand)]
+    /// Commands to compose a tree (container-encapsulate)
+    #[command(subcommand)]
     Compose(ComposeCmd),
     /// Development and test utilities
     #[command(hide = true, subcommand)]

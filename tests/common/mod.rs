@@ -7,6 +7,7 @@
 
 pub mod bus;
 mod daemon;
+pub mod image;
 pub mod layer;
 use daemon::daemon_env;
 pub mod proc;
