@@ -460,7 +460,7 @@ pub struct UsroverlayArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ComposeCmd {
-    /// Generate a reproducible "chunked" container image from an OSTree commit
+    /// Generate a reproducible "chunked" container image (layers by package) from an OSTree commit
     ContainerEncapsulate(EncapsulateArgs),
 }
 
@@ -472,6 +472,10 @@ pub struct EncapsulateArgs {
     /// Additional labels for the container image, in KEY=VALUE form
     #[arg(short, long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Maximum number of layers (the tree's packages are grouped into them;
+    /// default 64)
+    #[arg(long, value_name = "N")]
+    pub max_layers: Option<u32>,
     /// OSTree branch name or checksum
     #[arg(value_name = "OSTREE_REF")]
     pub ostree_ref: String,

@@ -93,6 +93,16 @@ fn descriptor(index: &Value, tag: &str) -> Value {
         .clone()
 }
 
+/// How many layers the manifest of `tag` in `layout` has.
+pub fn manifest_layers(layout: &Path, tag: &str) -> usize {
+    let index = read_json(&layout.join("index.json"));
+    let manifest = read_json(&blob(
+        layout,
+        descriptor(&index, tag)["digest"].as_str().unwrap(),
+    ));
+    manifest["layers"].as_array().unwrap().len()
+}
+
 /// Derives an image as a container build would: `layout`'s `tag` gets the
 /// image it names plus one plain (non-ostree) gzip tar layer holding
 /// `dir`'s contents (a `.wh.NAME` file deletes NAME of the layers below).

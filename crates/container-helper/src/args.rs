@@ -3,22 +3,49 @@
 //! A bare `VERB` reads the request as one JSON object on stdin instead (the
 //! daemon's helper protocol), its keys the options' and positionals' names
 //! with `_` for `-`: `{"repo": R, "imgref": I}` (import, check; plus
-//! `insecure_skip_tls_verification`), `{"repo", "rev", "imgref", "labels"}`
+//! `insecure_skip_tls_verification`), `{"repo", "rev", "imgref", "labels", "max_layers", "components"}`
 //! (encapsulate), `{"repo", "keep"}` (prune).
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// `encapsulate --repo R [--label K=V]... REV IMGREF`
+/// `encapsulate --repo R [--label K=V]... [--max-layers N] REV IMGREF`;
+/// `components` only in the JSON request.
 #[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Encapsulate {
     pub repo: String,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// At most this many layers (ostree-ext's default: 64).
+    #[serde(default)]
+    pub max_layers: Option<std::num::NonZeroU32>,
+    /// What owns the tree's files (packages): the layers group them. None:
+    /// one layer.
+    #[serde(default)]
+    pub components: Vec<Component>,
     pub rev: String,
     pub imgref: String,
+}
+
+/// A component of a tree (a package) and the files it owns.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    /// Unique: a NEVRA.
+    pub identifier: String,
+    /// The package name.
+    pub name: String,
+    /// Its source (the source RPM): components of one source go together.
+    pub srcid: String,
+    /// Relative age of its last change (hours since the oldest build).
+    pub change_time_offset: u32,
+    /// How often it changes (its changelog entries).
+    pub change_frequency: u32,
+    /// Absolute paths as the package records them; `/etc/...` is the
+    /// tree's `/usr/etc/...`.
+    pub paths: Vec<String>,
 }
 
 /// `import --repo R [--insecure-skip-tls-verification] IMGREF` and
@@ -64,7 +91,7 @@ impl Request {
 /// Options that take a value, and flags, per verb.
 fn known(verb: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
     Some(match verb {
-        "encapsulate" => (&["repo", "label"], &[]),
+        "encapsulate" => (&["repo", "label", "max-layers"], &[]),
         "import" | "check" => (&["repo"], &["insecure-skip-tls-verification"]),
         "prune" => (&["repo", "keep"], &[]),
         _ => return None,
@@ -186,9 +213,19 @@ pub fn parse(args: &[String]) -> Result<Request> {
                     .ok_or_else(|| anyhow!("--label {l}: expected KEY=VALUE"))?;
                 labels.insert(k.to_string(), v.to_string());
             }
+            let max_layers =
+                match p.all("max-layers").as_slice() {
+                    [] => None,
+                    [n] => Some(n.parse().map_err(|_| {
+                        anyhow!("--max-layers {n}: expected a number greater than 0")
+                    })?),
+                    _ => bail!("--max-layers given twice"),
+                };
             Request::Encapsulate(Encapsulate {
                 repo: p.one("repo")?,
                 labels,
+                max_layers,
+                components: Vec::new(),
                 rev,
                 imgref,
             })

@@ -110,6 +110,58 @@ pub fn commit_headers(repo: &ostree::Repo, commit: &str) -> Result<Vec<Header>> 
 
 /// Like [`commit_headers`], `None` when the tree has no rpm database.
 pub fn commit_headers_if_any(repo: &ostree::Repo, commit: &str) -> Result<Option<Vec<Header>>> {
+    let Some(db) = commit_rpmdb(repo, commit)? else {
+        return Ok(None);
+    };
+    let mut headers =
+        headers_of(&db).with_context(|| format!("Reading the rpm database of commit {commit}"))?;
+    headers.sort_by(|a, b| a.pkg.cmp_list(&b.pkg));
+    Ok(Some(headers))
+}
+
+/// A package of a tree with the files it owns, as `compose
+/// container-encapsulate` groups a tree's files into image layers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub pkg: Package,
+    pub sourcerpm: Option<String>,
+    /// Build time, seconds since the epoch.
+    pub buildtime: u64,
+    pub changelog_entries: usize,
+    /// Absolute paths as rpm records them (`/usr/bin/x`, `/etc/x`).
+    pub files: Vec<String>,
+}
+
+/// The packages of the rpm database inside `commit`'s tree with their
+/// files, in database order; `None` when the tree has no rpm database.
+pub fn commit_file_owners(repo: &ostree::Repo, commit: &str) -> Result<Option<Vec<Owner>>> {
+    let Some(db) = commit_rpmdb(repo, commit)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for_each_package(&db, |meta| {
+        let header = header_of(meta)?;
+        out.push(Owner {
+            pkg: header.pkg,
+            sourcerpm: header.sourcerpm,
+            buildtime: meta.get_build_time().unwrap_or(0),
+            changelog_entries: header.changelog.len(),
+            files: meta
+                .get_file_paths()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+        });
+        Ok(())
+    })
+    .with_context(|| format!("Reading the rpm database of commit {commit}"))?;
+    Ok(Some(out))
+}
+
+/// The sqlite rpm database inside `commit`'s tree, opened read-only;
+/// `None` when the tree has none (a database in another format is an error).
+fn commit_rpmdb(repo: &ostree::Repo, commit: &str) -> Result<Option<rusqlite::Connection>> {
     let (root, _) = repo
         .read_commit(commit, gio::Cancellable::NONE)
         .with_context(|| format!("Reading commit {commit}"))?;
@@ -123,22 +175,21 @@ pub fn commit_headers_if_any(repo: &ostree::Repo, commit: &str) -> Result<Option
                 .map_err(|_| anyhow!("Not a file of the repository"))?;
             file.ensure_resolved().with_context(what)?;
             let checksum = file.checksum();
-            let read = match loose_object_path(repo, &checksum) {
+            let db = match loose_object_path(repo, &checksum) {
                 // In a bare repository the object is the file itself: sqlite
                 // reads the pages it needs, nothing is copied.
-                Some(path) => read_sqlite_file(&path),
+                Some(path) => open_sqlite_file(&path),
                 None => {
                     let (stream, _, _) = repo
                         .load_file(&checksum, gio::Cancellable::NONE)
                         .with_context(what)?;
                     let stream = stream.ok_or_else(|| anyhow!("{}: no content", what()))?;
-                    read_sqlite(stream.into_read(), size)
+                    load_sqlite(stream.into_read(), size)
                 }
             };
-            let mut headers =
-                read.with_context(|| format!("Reading the rpm database of commit {commit}"))?;
-            headers.sort_by(|a, b| a.pkg.cmp_list(&b.pkg));
-            return Ok(Some(headers));
+            return db
+                .map(Some)
+                .with_context(|| format!("Reading the rpm database of commit {commit}"));
         }
         for (file, format) in OTHER_FORMATS {
             if query(&root.resolve_relative_path(format!("{dir}/{file}"))).is_some() {
@@ -213,12 +264,17 @@ fn open_sqlite_file(path: &std::path::Path) -> Result<rusqlite::Connection> {
 
 /// Reads an rpm sqlite database of `size` bytes: every package header.
 pub fn read_sqlite(input: impl Read, size: usize) -> Result<Vec<Header>> {
+    headers_of(&load_sqlite(input, size)?)
+}
+
+/// An rpm sqlite database of `size` bytes, loaded into memory.
+fn load_sqlite(input: impl Read, size: usize) -> Result<rusqlite::Connection> {
     let mut db = rusqlite::Connection::open_in_memory()?;
     // rpm keeps its database in WAL mode, which a deserialized database cannot
     // be opened in; the file itself is complete once rpm checkpointed it.
     db.deserialize_read_exact("main", NoWal::new(input), size, true)
         .context("Loading the rpm database")?;
-    headers_of(&db)
+    Ok(db)
 }
 
 /// Every package header of an open rpm database, in database order.

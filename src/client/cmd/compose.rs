@@ -18,16 +18,39 @@ fn encapsulate(a: &EncapsulateArgs) -> Result<Exit> {
     if let Some(l) = a.labels.iter().find(|l| !l.contains('=')) {
         bail!("Invalid label '{l}': expected KEY=VALUE");
     }
-    let helper = crate::client::daemon_executable().with_file_name("rpm-ostreed-container");
-    let mut cmd = std::process::Command::new(&helper);
-    cmd.arg("encapsulate").arg("--repo").arg(&a.repo);
-    for l in &a.labels {
-        cmd.args(["--label", l]);
+    if a.max_layers == Some(0) {
+        bail!("--max-layers must be greater than 0");
     }
-    cmd.args([&a.ostree_ref, &a.imgref]);
-    let out = cmd
+    let labels: serde_json::Map<String, serde_json::Value> = a
+        .labels
+        .iter()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.into()))
+        .collect();
+    let request = serde_json::json!({
+        "repo": a.repo,
+        "rev": a.ostree_ref,
+        "imgref": a.imgref,
+        "labels": labels,
+        "max_layers": a.max_layers,
+        "components": components(&a.repo, &a.ostree_ref)?,
+    });
+    let helper = crate::client::daemon_executable().with_file_name("rpm-ostreed-container");
+    let mut child = std::process::Command::new(&helper)
+        .arg("encapsulate")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
+        .spawn()
+        .with_context(|| format!("Running {}", helper.display()))?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        // A helper that exits early says why on stdout; a write error is not it.
+        let _ = stdin.write_all(request.to_string().as_bytes());
+    }
+    let out = child
+        .wait_with_output()
         .with_context(|| format!("Running {}", helper.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let last: serde_json::Value = text
@@ -43,4 +66,34 @@ fn encapsulate(a: &EncapsulateArgs) -> Result<Exit> {
         .ok_or_else(|| anyhow!("{} failed ({})", helper.display(), out.status))?;
     println!("Pushed digest: {digest}");
     Ok(Exit::Ok)
+}
+
+/// The packages of the tree of `rev` in `repo`, with the files they own,
+/// for the helper's layers: each package's files go together, packages of
+/// one source RPM are neighbours, and what changed least recently is packed
+/// first. None (one layer) when the tree has no rpm database.
+fn components(repo: &std::path::Path, rev: &str) -> Result<Vec<serde_json::Value>> {
+    let r = ostree::Repo::new_for_path(repo);
+    r.open(gio::Cancellable::NONE)
+        .with_context(|| format!("Opening repository {}", repo.display()))?;
+    let csum = r
+        .resolve_rev(rev, false)?
+        .ok_or_else(|| anyhow!("Ref {rev} not found"))?;
+    let Some(owners) = rpmostree_pkglist::pkglist::commit_file_owners(&r, &csum)? else {
+        return Ok(Vec::new());
+    };
+    let oldest = owners.iter().map(|o| o.buildtime).min().unwrap_or(0);
+    Ok(owners
+        .into_iter()
+        .map(|o| {
+            serde_json::json!({
+                "identifier": o.pkg.nevra(),
+                "srcid": o.sourcerpm.unwrap_or_else(|| o.pkg.name.clone()),
+                "name": o.pkg.name,
+                "change_time_offset": u32::try_from((o.buildtime - oldest) / 3600).unwrap_or(u32::MAX),
+                "change_frequency": u32::try_from(o.changelog_entries).unwrap_or(u32::MAX),
+                "paths": o.files,
+            })
+        })
+        .collect())
 }
