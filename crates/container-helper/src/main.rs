@@ -63,8 +63,12 @@
 //! * `prune` done: `{"removed": [...], "kept": [...], "layers_pruned": N}`.
 
 mod args;
+mod dockerref;
 mod fetch;
+mod lookaside;
 mod output;
+mod policy;
+mod signature;
 mod store;
 
 use args::Request;
