@@ -1,5 +1,6 @@
 //! `import` and `check`: ostree-ext's `ImageImporter` (prepare, then import
-//! with its layer and byte progress channels).
+//! with its layer and byte progress channels); for `ostree-image-signed:`
+//! the signature policy (policy.rs) between the two.
 
 use crate::args::Fetch;
 use crate::output::Out;
