@@ -532,6 +532,13 @@ fn signature_policy_is_enforced() {
                 "signedIdentity": {"type": "matchRepository"},
             }])),
         );
+        let two_keys = etc(
+            "etc-two-keys",
+            scoped(serde_json::json!([{
+                "type": "signedBy", "keyType": "GPGKeys",
+                "keyPaths": [other.display().to_string(), pubkey],
+            }])),
+        );
         let insecure_default = etc(
             "etc-insecure",
             serde_json::json!({"default": [{"type": "insecureAcceptAnything"}],
@@ -585,6 +592,19 @@ fn signature_policy_is_enforced() {
         );
         assert_eq!(r.done()["manifest_digest"], d1.as_str());
 
+        // One of the keyPaths signed it.
+        let r = helper_in(
+            &two_keys,
+            &[
+                "import",
+                "--repo",
+                &fresh("repo-keys"),
+                insecure,
+                &image("v1"),
+            ],
+        );
+        assert_eq!(r.done()["manifest_digest"], d1.as_str());
+
         let e = refused(
             &signed,
             "import",
@@ -614,7 +634,9 @@ fn signature_policy_is_enforced() {
             "import",
             &fresh("r4"),
             &image("v1"),
-            "Source image rejected: Invalid GPG signature: signed by an unknown key",
+            &format!(
+                "Source image rejected: Invalid GPG signature: signed by an unknown key {fpr}"
+            ),
         );
         refused(
             &rejecting,

@@ -99,9 +99,12 @@ impl Keyring {
         let fpr = good_signature(&status).map_err(|why| {
             let err = String::from_utf8_lossy(&out.stderr);
             let err = err.split_whitespace().collect::<Vec<_>>().join(" ");
-            match err.is_empty() {
-                true => anyhow!("Invalid GPG signature: {why}"),
-                false => anyhow!("Invalid GPG signature: {why} ({err})"),
+            // gpg's own words only where the status lines said nothing.
+            match why.as_str() {
+                NO_SIGNATURE | NOT_VALID if !err.is_empty() => {
+                    anyhow!("Invalid GPG signature: {why} ({err})")
+                }
+                _ => anyhow!("Invalid GPG signature: {why}"),
             }
         })?;
         if !out.status.success() {
@@ -117,6 +120,9 @@ impl Keyring {
         Ok(std::fs::read(&output)?)
     }
 }
+
+const NO_SIGNATURE: &str = "no signature found";
+const NOT_VALID: &str = "the signature is not valid";
 
 /// The signing key's fingerprint, if gpg's status lines tell of exactly one
 /// signature, good and valid; else what was wrong.
@@ -136,26 +142,27 @@ pub fn good_signature(status: &str) -> std::result::Result<String, String> {
         "NO_PUBKEY",
     ];
     if let Some(l) = lines.iter().find(|l| bad.contains(&l[0])) {
+        // ERRSIG <keyid> <algo> <hash> <class> <time> <rc> <fingerprint>
+        let key = match l[0] {
+            "ERRSIG" => l.get(7).filter(|f| **f != "-").or(l.get(1)),
+            _ => l.get(1),
+        };
+        let key = key.unwrap_or(&"");
         return Err(match l[0] {
-            "NO_PUBKEY" => format!("signed by an unknown key {}", l.get(1).unwrap_or(&"")),
-            "ERRSIG" if l.get(6) == Some(&"9") => {
-                format!("signed by an unknown key {}", l.get(1).unwrap_or(&""))
-            }
-            "ERRSIG" => format!(
-                "cannot check the signature by key {}",
-                l.get(1).unwrap_or(&"")
-            ),
-            "BADSIG" => format!("bad signature by key {}", l.get(1).unwrap_or(&"")),
+            "NO_PUBKEY" => format!("signed by an unknown key {key}"),
+            "ERRSIG" if l.get(6) == Some(&"9") => format!("signed by an unknown key {key}"),
+            "ERRSIG" => format!("cannot check the signature by key {key}"),
+            "BADSIG" => format!("bad signature by key {key}"),
             "EXPKEYSIG" => "the signing key has expired".into(),
             "REVKEYSIG" => "the signing key is revoked".into(),
             _ => "the signature has expired".into(),
         });
     }
     match (count("NEWSIG"), count("GOODSIG"), count("VALIDSIG")) {
-        (0, 0, 0) => return Err("no signature found".into()),
+        (0, 0, 0) => return Err(NO_SIGNATURE.into()),
         (1, 1, 1) => {}
         (n, _, _) if n > 1 => return Err(format!("{n} signatures where one was expected")),
-        _ => return Err("the signature is not valid".into()),
+        _ => return Err(NOT_VALID.into()),
     }
     let valid = lines.iter().find(|l| l[0] == "VALIDSIG").expect("counted");
     // VALIDSIG <signing key fpr> ... <primary key fpr> (the 10th field).
@@ -267,6 +274,11 @@ mod tests {
         assert_eq!(
             good_signature(unknown).unwrap_err(),
             "signed by an unknown key 2760216D"
+        );
+        let unknown = "[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG 2760216D 22 8 00 1 9 F00D2760216D\n";
+        assert_eq!(
+            good_signature(unknown).unwrap_err(),
+            "signed by an unknown key F00D2760216D"
         );
         assert!(good_signature("").is_err());
         let two = format!("{good}{good}");
