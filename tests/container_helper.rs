@@ -13,7 +13,7 @@ mod support;
 use common::*;
 use serde_json::Value;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::*;
 
@@ -426,4 +426,305 @@ fn killed_import_leaves_no_image_ref() {
         let r = import(&repo, &imgref, &[]);
         assert_imported(bed, &repo, &r, &imgref, &v1, "1");
     })
+}
+
+/// `ostree-image-signed:` under /etc/containers/policy.json (skopeo 1.9.3's
+/// image proxy does not evaluate it; the helper does): a loopback registry,
+/// the bed's GPG key signing into a file:// lookaside, and each policy in a
+/// copy of /etc/containers mounted over it in the helper's own mount
+/// namespace. Every refusal leaves no image ref and nothing cached.
+#[test]
+fn signature_policy_is_enforced() {
+    let opts = Options {
+        gpg: true,
+        ..bed_opts()
+    };
+    with_bed(opts, |bed| {
+        let w = work(bed);
+        let (v1, v2) = (bed.world("CSUM_V1"), bed.world("CSUM_V2"));
+        let (gnupg, fpr) = (bed.world("GNUPGHOME"), bed.world("KEYID"));
+        let pubkey = format!("{gnupg}/pubkey.asc");
+        // An unrelated key, for the wrong-key case (same home: teardown stops its agent).
+        run_ok(Command::new("gpg").args([
+            "--homedir",
+            &gnupg,
+            "--batch",
+            "--quiet",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Other <o@example.invalid>",
+            "ed25519",
+            "sign",
+            "never",
+        ]));
+        let other = w.join("other.asc");
+        let armored = run_ok(Command::new("gpg").args([
+            "--homedir",
+            &gnupg,
+            "--batch",
+            "--armor",
+            "--export",
+            "o@example.invalid",
+        ]));
+        std::fs::write(&other, armored).unwrap();
+
+        let registry = Registry::start(&w.join("registry"));
+        let host = format!("127.0.0.1:{}", registry.port);
+        let sigstore = w.join("sigstore");
+        let registries_d = format!(
+            "docker:\n  {host}:\n    lookaside: file://{0}\n    lookaside-staging: file://{0}\n",
+            sigstore.display()
+        );
+        let push_d = w.join("registries.d");
+        std::fs::create_dir_all(&push_d).unwrap();
+        std::fs::write(push_d.join("test.yaml"), &registries_d).unwrap();
+        let push = |src: &str, tag: &str, sign: bool| {
+            let mut cmd = Command::new("skopeo");
+            cmd.env("GNUPGHOME", &gnupg)
+                .arg("--registries.d")
+                .arg(&push_d);
+            cmd.args(["copy", "--dest-tls-verify=false"]);
+            if sign {
+                cmd.args(["--sign-by", &fpr]);
+            }
+            run_ok(cmd.args([src, &format!("docker://{host}/testos:{tag}")]));
+        };
+        let (oci1, oci2) = (
+            format!("oci:{}:v1", w.join("img1").display()),
+            format!("oci:{}:v2", w.join("img2").display()),
+        );
+        let d1 = encapsulate(bed, &v1, &oci1);
+        encapsulate(bed, &v2, &oci2);
+        push(&oci1, "v1", true);
+        push(&oci2, "unsigned", false);
+        // v1's manifest under another tag: its signature names :v1.
+        push(&oci1, "retag", false);
+        let hex = d1.strip_prefix("sha256:").unwrap();
+        assert!(
+            sigstore
+                .join(format!("testos@sha256={hex}/signature-1"))
+                .is_file()
+        );
+
+        let signed_by = |key: &str| serde_json::json!([{"type": "signedBy", "keyType": "GPGKeys", "keyPath": key}]);
+        let reject = serde_json::json!([{"type": "reject"}]);
+        let etc = |name: &str, policy: Value| containers_etc(&w.join(name), &policy, &registries_d);
+        let scoped = |reqs: Value| {
+            serde_json::json!({
+                "default": reject,
+                "transports": {"docker": {format!("{host}/testos"): reqs}, "oci": {"": signed_by(&pubkey)}},
+            })
+        };
+        let signed = etc("etc-signed", scoped(signed_by(&pubkey)));
+        let wrong_key = etc(
+            "etc-wrong-key",
+            scoped(signed_by(&other.display().to_string())),
+        );
+        let rejecting = etc("etc-reject", scoped(reject.clone()));
+        let key_data = run_ok(Command::new("base64").arg("-w0").arg(&pubkey));
+        let any_tag = etc(
+            "etc-repository",
+            scoped(serde_json::json!([{
+                "type": "signedBy", "keyType": "GPGKeys", "keyData": key_data,
+                "signedIdentity": {"type": "matchRepository"},
+            }])),
+        );
+        let two_keys = etc(
+            "etc-two-keys",
+            scoped(serde_json::json!([{
+                "type": "signedBy", "keyType": "GPGKeys",
+                "keyPaths": [other.display().to_string(), pubkey],
+            }])),
+        );
+        let insecure_default = etc(
+            "etc-insecure",
+            serde_json::json!({"default": [{"type": "insecureAcceptAnything"}],
+                               "transports": {"docker": {host.clone(): signed_by(&pubkey)}}}),
+        );
+        let malformed = w.join("etc-malformed");
+        containers_etc(&malformed, &Value::Null, &registries_d);
+        std::fs::write(malformed.join("policy.json"), "{\"default\": [").unwrap();
+
+        let insecure = "--insecure-skip-tls-verification";
+        let image = |tag: &str| format!("ostree-image-signed:docker://{host}/testos:{tag}");
+        let fresh = |name: &str| init_repo(&w.join(name), "bare");
+        let refused = |etc: &Path, verb: &str, repo: &str, imgref: &str, needle: &str| {
+            let e = helper_in(etc, &[verb, "--repo", repo, insecure, imgref]).error();
+            let what = if verb == "import" {
+                "Importing"
+            } else {
+                "Checking"
+            };
+            assert!(e.starts_with(&format!("{what} {imgref}: ")), "{e}");
+            assert!(e.contains(needle), "{e:?} should say {needle:?}");
+            assert!(image_refs(repo).is_empty(), "{:?}", image_refs(repo));
+            assert_fsck(repo);
+            e
+        };
+
+        // Signed by the policy's key, for this tag: imported and current.
+        let repo = fresh("repo");
+        let r = helper_in(
+            &signed,
+            &["import", "--repo", &repo, insecure, &image("v1")],
+        );
+        assert_imported(bed, &repo, &r, &image("v1"), &v1, "1");
+        let c = helper_in(&signed, &["check", "--repo", &repo, insecure, &image("v1")]);
+        assert_eq!(c.done()["current"], true);
+        let again = helper_in(
+            &signed,
+            &["import", "--repo", &repo, insecure, &image("v1")],
+        );
+        assert_eq!(again.done()["changed"], false);
+        // The same image, accepted by keyData and any tag of the repository.
+        let r = helper_in(
+            &any_tag,
+            &[
+                "import",
+                "--repo",
+                &fresh("repo-any"),
+                insecure,
+                &image("retag"),
+            ],
+        );
+        assert_eq!(r.done()["manifest_digest"], d1.as_str());
+
+        // One of the keyPaths signed it.
+        let r = helper_in(
+            &two_keys,
+            &[
+                "import",
+                "--repo",
+                &fresh("repo-keys"),
+                insecure,
+                &image("v1"),
+            ],
+        );
+        assert_eq!(r.done()["manifest_digest"], d1.as_str());
+
+        let e = refused(
+            &signed,
+            "import",
+            &fresh("r1"),
+            &image("unsigned"),
+            "Source image rejected: A signature was required, but no signature exists",
+        );
+        assert!(e.ends_with("no signature exists"), "{e}");
+        refused(
+            &signed,
+            "check",
+            &fresh("r2"),
+            &image("unsigned"),
+            "Source image rejected: A signature was required, but no signature exists",
+        );
+        refused(
+            &signed,
+            "import",
+            &fresh("r3"),
+            &image("retag"),
+            &format!(
+                "Source image rejected: Signature for identity {host}/testos:v1 is not accepted"
+            ),
+        );
+        refused(
+            &wrong_key,
+            "import",
+            &fresh("r4"),
+            &image("v1"),
+            &format!(
+                "Source image rejected: Invalid GPG signature: signed by an unknown key {fpr}"
+            ),
+        );
+        refused(
+            &rejecting,
+            "import",
+            &fresh("r5"),
+            &image("v1"),
+            &format!(
+                "Source image rejected: Running image docker://{host}/testos:v1 is rejected by policy."
+            ),
+        );
+        refused(
+            &rejecting,
+            "check",
+            &fresh("r6"),
+            &image("v1"),
+            "is rejected by policy.",
+        );
+        refused(
+            &insecure_default,
+            "import",
+            &fresh("r7"),
+            &image("v1"),
+            "insecureAcceptAnything",
+        );
+        refused(
+            &malformed,
+            "import",
+            &fresh("r8"),
+            &image("v1"),
+            "Reading the signature policy /etc/containers/policy.json: ",
+        );
+        // oci: images carry no signatures.
+        refused(
+            &signed,
+            "import",
+            &fresh("r9"),
+            &format!("ostree-image-signed:{oci1}"),
+            "Source image rejected: A signature was required, but no signature exists",
+        );
+        // ostree-unverified-* is none of the policy's business.
+        let r = helper_in(
+            &rejecting,
+            &[
+                "import",
+                "--repo",
+                &fresh("r10"),
+                insecure,
+                &format!("ostree-unverified-registry:{host}/testos:unsigned"),
+            ],
+        );
+        assert_eq!(r.done()["changed"], true);
+
+        // The signed tag moves to an unsigned manifest: check and import
+        // refuse it, the stored v1 stays, and no update is cached on it.
+        push(&oci2, "v1", false);
+        let merge = image_refs(&repo);
+        let stored = ostree_in(&repo, &["rev-parse", &merge[0]]);
+        let c = refused_keeping(&signed, "check", &repo, &image("v1"));
+        assert!(c.contains("no signature exists"), "{c}");
+        let e = refused_keeping(&signed, "import", &repo, &image("v1"));
+        assert!(e.contains("no signature exists"), "{e}");
+        assert_eq!(image_refs(&repo), merge);
+        assert_eq!(ostree_in(&repo, &["rev-parse", &merge[0]]), stored);
+        // ostree-ext caches a newer manifest on the stored image during
+        // `prepare`; the refusal put the detached metadata back (there was none).
+        let key = "--print-detached-metadata-key=ostree-ext.cached.manifest-digest";
+        let (code, meta, _) = run(Command::new("ostree").arg(format!("--repo={repo}")).args([
+            "show",
+            key,
+            stored.trim(),
+        ]));
+        assert!(code != 0 || meta.trim().is_empty(), "cached: {meta}");
+        assert_fsck(&repo);
+        drop(registry);
+    })
+}
+
+/// A refusal on a repository that holds the image already.
+fn refused_keeping(etc: &Path, verb: &str, repo: &str, imgref: &str) -> String {
+    let r = helper_in(
+        etc,
+        &[
+            verb,
+            "--repo",
+            repo,
+            "--insecure-skip-tls-verification",
+            imgref,
+        ],
+    );
+    r.error()
 }

@@ -213,3 +213,30 @@ impl Drop for Registry {
         stop_child(&mut self.child, std::time::Duration::from_secs(5));
     }
 }
+
+/// A copy of the host's /etc/containers at `dir` with `policy` as its
+/// policy.json and `registries_d` (a YAML text) as registries.d/test.yaml,
+/// for [`helper_in`]. The host's own /etc/containers is never touched.
+pub fn containers_etc(dir: &Path, policy: &Value, registries_d: &str) -> PathBuf {
+    run_ok(Command::new("cp").arg("-a").arg("/etc/containers").arg(dir));
+    std::fs::write(dir.join("policy.json"), policy.to_string()).unwrap();
+    std::fs::create_dir_all(dir.join("registries.d")).unwrap();
+    std::fs::write(dir.join("registries.d/test.yaml"), registries_d).unwrap();
+    dir.to_path_buf()
+}
+
+/// Runs the helper in a private mount namespace where `etc` is mounted over
+/// /etc/containers: the mount goes away with the helper, whatever happens.
+pub fn helper_in(etc: &Path, args: &[&str]) -> Reply {
+    let (code, out, stderr) = run(Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount --bind "$0" /etc/containers && exec "$@""#)
+        .arg(etc)
+        .arg(helper_path())
+        .args(args));
+    Reply {
+        code,
+        lines: parse_lines(&out),
+        stderr,
+    }
+}

@@ -1,14 +1,17 @@
 //! `import` and `check`: ostree-ext's `ImageImporter` (prepare, then import
-//! with its layer and byte progress channels).
+//! with its layer and byte progress channels); for `ostree-image-signed:`
+//! the signature policy (policy.rs) between the two.
 
 use crate::args::Fetch;
 use crate::output::Out;
+use crate::policy;
 use anyhow::{Context, Result};
 use ostree_ext::container::store::{
-    ImageImporter, ImportProgress, LayerProgress, LayeredImageState, PrepareResult,
+    self, ImageImporter, ImportProgress, LayerProgress, LayeredImageState, PrepareResult,
 };
 use ostree_ext::container::{ManifestDiff, OstreeImageReference};
 use ostree_ext::containers_image_proxy::ImageProxyConfig;
+use ostree_ext::gio;
 use ostree_ext::oci_spec::image::{Descriptor, ImageManifest};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -96,15 +99,67 @@ fn open_repo(path: &str) -> Result<ostree_ext::ostree::Repo> {
     Ok(repo)
 }
 
-async fn importer(req: &Fetch) -> Result<(ImageImporter, OstreeImageReference)> {
+/// An importer whose `prepare` also enforces the signature policy.
+struct Importer {
+    imp: ImageImporter,
+    imgref: OstreeImageReference,
+    repo: ostree_ext::ostree::Repo,
+    /// For `ostree-image-signed:`: what the policy requires of the image,
+    /// chosen before anything is fetched.
+    policy: Option<policy::Check>,
+}
+
+async fn importer(req: &Fetch) -> Result<Importer> {
     let imgref = parse_imgref(&req.imgref)?;
     let repo = open_repo(&req.repo)?;
+    let policy = policy::Check::for_imgref(&imgref)?;
     let config = ImageProxyConfig {
         insecure_skip_tls_verification: req.insecure_skip_tls_verification.then_some(true),
         ..Default::default()
     };
     let imp = ImageImporter::new(&repo, &imgref, config).await?;
-    Ok((imp, imgref))
+    Ok(Importer {
+        imp,
+        imgref,
+        repo,
+        policy,
+    })
+}
+
+impl Importer {
+    /// ostree-ext's `prepare` (the manifest and config, no layer), then the
+    /// policy on the manifest's digest. A refused image leaves the
+    /// repository as it was: `prepare` caches a newer manifest on the stored
+    /// image, and that is put back.
+    async fn prepare(&mut self) -> Result<PrepareResult> {
+        let Some(check) = &self.policy else {
+            return self.imp.prepare().await;
+        };
+        let stored = store::query_image(&self.repo, &self.imgref.imgref)?;
+        let saved = stored
+            .as_ref()
+            .map(|s| {
+                let meta = self
+                    .repo
+                    .read_commit_detached_metadata(&s.merge_commit, gio::Cancellable::NONE)?;
+                anyhow::Ok((s.merge_commit.clone(), meta))
+            })
+            .transpose()?;
+        let prep = self.imp.prepare().await?;
+        let digest = match &prep {
+            PrepareResult::AlreadyPresent(s) => s.manifest_digest.to_string(),
+            PrepareResult::Ready(p) => p.manifest_digest.to_string(),
+        };
+        if let Err(refused) = check.enforce(&digest) {
+            if let Some((commit, meta)) = saved {
+                self.repo
+                    .write_commit_detached_metadata(&commit, meta.as_ref(), gio::Cancellable::NONE)
+                    .context("Restoring the stored image's metadata")?;
+            }
+            return Err(refused);
+        }
+        Ok(prep)
+    }
 }
 
 fn state_done(imgref: &OstreeImageReference, s: &LayeredImageState, changed: bool) -> Imported {
@@ -122,9 +177,9 @@ fn state_done(imgref: &OstreeImageReference, s: &LayeredImageState, changed: boo
 /// `import`: pulls the image into the repository; its image ref is set last,
 /// in the same ostree transaction as the merge commit.
 pub async fn import(req: &Fetch, out: &Out) -> Result<Imported> {
-    let (mut imp, imgref) = importer(req).await?;
-    let prep = match imp.prepare().await? {
-        PrepareResult::AlreadyPresent(s) => return Ok(state_done(&imgref, &s, false)),
+    let mut im = importer(req).await?;
+    let prep = match im.prepare().await? {
+        PrepareResult::AlreadyPresent(s) => return Ok(state_done(&im.imgref, &s, false)),
         PrepareResult::Ready(p) => p,
     };
     let manifest_diff = prep
@@ -149,11 +204,11 @@ pub async fn import(req: &Fetch, out: &Out) -> Result<Imported> {
         bytes_fetched: 0,
         bytes_total: todo.bytes,
     });
-    let layers = imp.request_progress();
-    let bytes = imp.request_layer_progress();
-    let (state, ()) = tokio::join!(imp.import(prep), forward(layers, bytes, todo, out));
+    let layers = im.imp.request_progress();
+    let bytes = im.imp.request_layer_progress();
+    let (state, ()) = tokio::join!(im.imp.import(prep), forward(layers, bytes, todo, out));
     let state = state?;
-    let mut done = state_done(&imgref, &state, true);
+    let mut done = state_done(&im.imgref, &state, true);
     done.manifest_diff = manifest_diff;
     Ok(done)
 }
@@ -233,9 +288,9 @@ async fn forward(
 /// `upgrade --check`, ostree-ext records a newer manifest as the stored
 /// image's cached update (detached metadata), for offline queries.
 pub async fn check(req: &Fetch) -> Result<Checked> {
-    let (mut imp, imgref) = importer(req).await?;
-    let imgref_s = imgref.to_string();
-    Ok(match imp.prepare().await? {
+    let mut im = importer(req).await?;
+    let imgref_s = im.imgref.to_string();
+    Ok(match im.prepare().await? {
         PrepareResult::AlreadyPresent(s) => Checked {
             imgref: imgref_s,
             stored: true,

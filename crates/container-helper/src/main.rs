@@ -21,7 +21,8 @@
 //!   container-encapsulate` runs.
 //! * `import`: pulls the image (`ostree-unverified-registry:`,
 //!   `ostree-unverified-image:TRANSPORT:`, `ostree-image-signed:TRANSPORT:`,
-//!   `ostree-remote-image:REMOTE:TRANSPORT:`, `ostree-remote-registry:`) into R:
+//!   `ostree-remote-image:REMOTE:TRANSPORT:`, `ostree-remote-registry:`; see
+//!   the signature policy below) into R:
 //!   layer refs under `ostree/container/blob/`, then the merge commit and the
 //!   image ref `ostree/container/image/...` in one ostree transaction, so a
 //!   helper killed before the end leaves no image ref (only layer refs, which
@@ -35,6 +36,34 @@
 //!   `ostree-*:` or plain reference), then the layer refs no image and no
 //!   deployment of the repository's sysroot uses. Objects go with the
 //!   caller's `ostree prune` afterwards.
+//!
+//! # Signature policy
+//!
+//! `ostree-image-signed:TRANSPORT:NAME` must pass /etc/containers/policy.json
+//! (containers-policy.json(5)). ostree-ext 0.15.3 leaves that to skopeo's
+//! image proxy, which on Debian 12 (skopeo 1.9.3) does not evaluate it, so
+//! the helper does (src/policy.rs): before the importer starts it reads the
+//! policy (a bad file is an error naming it) and picks the requirements of
+//! the image's most specific scope (docker: `host[:port]/ns/repo:tag`, the
+//! repository, each shorter namespace, the host, `*.domain`; oci: and
+//! oci-archive: the resolved path and its parents; then the transport's
+//! `""`, then `default`). After ostree-ext's `prepare` has fetched the
+//! manifest, and before any layer, `import` and `check` require every one
+//! of them to accept the manifest's digest: `insecureAcceptAnything`,
+//! `reject`, and `signedBy` with `keyType: GPGKeys` (`keyPath`, `keyPaths`
+//! or `keyData`) and any `signedIdentity` but `remapIdentity`. A signedBy
+//! needs one signature from the registries.d lookaside (file:// only;
+//! src/lookaside.rs) that gpg, in a throwaway home holding only the
+//! requirement's keys, finds good (src/signature.rs), whose claim names
+//! this manifest digest and an accepted identity. `sigstoreSigned`,
+//! `remapIdentity`, other key types, http(s):// lookaside and anything
+//! unknown are refused as not supported. A refusal imports nothing and
+//! leaves the stored image as it was; the error says it as containers/image
+//! does: `Importing IMGREF: Source image rejected: A signature was required,
+//! but no signature exists` (or `Running image docker://… is rejected by
+//! policy.`, `Signature for identity … is not accepted`, `Invalid GPG
+//! signature: …`). ostree-ext still refuses a policy whose default is
+//! `insecureAcceptAnything` by itself.
 //!
 //! A bare `VERB` reads its request as one JSON object on stdin instead, as
 //! the daemon's `helper::Helper::spawn_program` sends it: `{"repo": R,
@@ -63,8 +92,12 @@
 //! * `prune` done: `{"removed": [...], "kept": [...], "layers_pruned": N}`.
 
 mod args;
+mod dockerref;
 mod fetch;
+mod lookaside;
 mod output;
+mod policy;
+mod signature;
 mod store;
 
 use args::Request;
