@@ -5,14 +5,16 @@
 #  10. Container images: the same v1 -> v2 upgrade of the 5,000-file tree on world A,
 #      from an image and from the ostree remote, rotating, each run from the same state:
 #      booted v1 (remote origin), v2 not in the repository, and a staged deployment of
-#      v1 made untimed first (for the image: `rpm-ostree rebase` to the image of v1;
-#      for the remote: `rpm-ostree deploy revision=<v1>`, which the upgrade unpins), so
-#      that both upgrades replace a staged deployment of v1.
+#      v1 made untimed first (for the image: `rpm-ostree rebase --skip-purge` to the
+#      image of v1, so that the remote's ref stays; for the remote: `rpm-ostree
+#      deploy revision=<v1>`, which the upgrade unpins), so that both upgrades
+#      replace a staged deployment of v1.
 #      I: the images of v1 and v2 are `rpm-ostree compose container-encapsulate` of
-#         the worlds' commits into two `oci:` layouts; the origin names a third path,
-#         a symlink moved from v1's layout to v2's (the tag "moves"); timed:
-#         `rpm-ostree upgrade` (the container helper imports v2's layer: skopeo
-#         reads it, ostree-ext writes the objects v1 lacks, the daemon stages it).
+#         the worlds' commits (chunked by package) into two `oci:` layouts; the
+#         origin names a third path, a symlink moved from v1's layout to v2's (the
+#         tag "moves"); timed: `rpm-ostree upgrade` (the container helper imports
+#         the layers v1 lacks: skopeo reads them, ostree-ext writes the new
+#         objects, the daemon stages the result).
 #      R: timed `rpm-ostree upgrade` from the remote (a pull of the changed objects).
 #      The container helper's peak RSS (its log line: skopeo, its child, is not
 #      counted) and the daemon's RssAnon after.
@@ -59,7 +61,7 @@ print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$d/v2/index.json
         for v in "${order[@]}"; do
             if [ "$v" = I ]; then
                 ln -sfn "$d/v1" "$d/cur"
-                in_a "$RPMOSTREE" rebase "$img" >/dev/null || fail "rpm-ostree rebase to the image of v1 failed"
+                in_a "$RPMOSTREE" rebase --skip-purge "$img" >/dev/null || fail "rpm-ostree rebase to the image of v1 failed"
                 ln -sfn "$d/v2" "$d/cur"
                 t=$(run_in "$A" upgrade "$RPMOSTREE" upgrade) || fail "rpm-ostree upgrade of the image failed"
                 image_staged_is "$digest_v2" container-image-reference-digest ||

@@ -70,6 +70,9 @@ pub struct Options {
     pub production: bool,
     /// Start the daemon (not booted) under umask 000.
     pub umask_000: bool,
+    /// Booted: the namespace's /etc/containers is `tb/etc-containers`, a
+    /// copy of the host's the test may change (policy.json, registries.d).
+    pub own_containers_etc: bool,
 }
 
 /// Everything that must go away, in the order it must go.
@@ -294,8 +297,16 @@ impl Bed {
             http_port = first_line(&mut res.children[idx].1).parse().ok();
         }
 
+        if opts.own_containers_etc {
+            assert!(opts.booted, "own_containers_etc needs a booted namespace");
+            run_ok(
+                Command::new("cp")
+                    .args(["-a", "/etc/containers"])
+                    .arg(tb.join("etc-containers")),
+            );
+        }
         if opts.booted {
-            start_namespace(&tb, 0, &mut res);
+            start_namespace(&tb, &opts, 0, &mut res);
         }
         let bed = Bed {
             res: RefCell::new(res),
@@ -333,7 +344,7 @@ impl Bed {
             res.stop_namespace();
             res.children.len() + 1
         };
-        start_namespace(&self.tb, n, &mut self.res.borrow_mut());
+        start_namespace(&self.tb, &self.opts, n, &mut self.res.borrow_mut());
         self.start_daemon();
     }
 
@@ -532,7 +543,7 @@ fn start_polkitd(
     );
 }
 
-fn start_namespace(tb: &Path, n: usize, res: &mut Resources) {
+fn start_namespace(tb: &Path, opts: &Options, n: usize, res: &mut Resources) {
     let state = tb.join(format!("ns{n}"));
     std::fs::create_dir(&state).unwrap();
     let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
@@ -555,7 +566,18 @@ fn start_namespace(tb: &Path, n: usize, res: &mut Resources) {
             .arg("--bind")
             .arg(format!("{}:{NS_BIN_DIR}", bin_dir.display()))
             .arg("--bind")
-            .arg(format!("{}:{NS_PROJECT_DIR}", project_root().display())),
+            .arg(format!("{}:{NS_PROJECT_DIR}", project_root().display()))
+            .args(
+                opts.own_containers_etc
+                    .then(|| {
+                        [
+                            "--bind".to_string(),
+                            format!("{}:/etc/containers", tb.join("etc-containers").display()),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+            ),
         res,
     );
     res.ns_state = Some(state.clone());
