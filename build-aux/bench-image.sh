@@ -27,9 +27,6 @@ image_reset() {  # back to: booted v1 alone, v2 and every image out of the repos
         for r in $(ostree refs --repo=/ostree/repo ostree/container); do
             ostree refs --repo=/ostree/repo --delete "ostree/container/$r"; done' >/dev/null
     reset_world "$A"
-    # The staged deployment went behind the daemon's back (ostree/deploy/OS/deploy
-    # changed, not ostree/deploy, which it watches): make it look again.
-    in_a "$RPMOSTREE" reload
     # Item 9 may leave objects behind; item 10's runs each start from its first state.
     im_base=${im_base:-$(nobj "$A")}
     [ "$(nobj "$A")" = "$im_base" ] ||

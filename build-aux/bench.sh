@@ -266,8 +266,13 @@ run_in() {  # WORLD NAME CMD...: one timed run spawned inside WORLD's namespace 
     shift 2
     BENCH_CMD_LOG=$top/cmd.log in_w "$w" "$py" "$HELPER" times 1 0 "$name" "$@" | awk '{ print $2 }'
 }
-settle() {  # WORLD: let whoever manages WORLD see its current state
-    if [ "$1" = "$A" ]; then in_a "$RPMOSTREE" status >/dev/null; else in_b ostree admin status >/dev/null; fi
+settle() {  # WORLD: let whoever manages WORLD see its current state (reset behind the
+    # daemon's back: a staged deployment removed below ostree/deploy/OS, which it does not watch)
+    if [ "$1" = "$A" ]; then
+        in_a "$RPMOSTREE" reload && in_a "$RPMOSTREE" status >/dev/null
+    else
+        in_b ostree admin status >/dev/null
+    fi
 }
 reset_world() {  # WORLD: back to the fresh state: no staged deployment, v2 not in the repo
     in_w "$1" sh -c "rm -f /run/ostree/staged-deployment && ostree admin cleanup >/dev/null &&

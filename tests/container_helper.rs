@@ -160,11 +160,23 @@ fn oci_import_check_update_and_prune() {
     })
 }
 
+/// The `oci*` directories skopeo makes in /var/tmp.
+fn var_tmp_oci() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/var/tmp")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("oci"))
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn oci_archive_round_trip() {
     with_bed(bed_opts(), |bed| {
         let w = work(bed);
         let v1 = bed.world("CSUM_V1");
+        let before = var_tmp_oci();
         let archive = format!("oci-archive:{}:v1", w.join("img.ociarchive").display());
         encapsulate(bed, &v1, &archive);
         assert!(w.join("img.ociarchive").is_file());
@@ -176,6 +188,8 @@ fn oci_archive_round_trip() {
         assert_imported(bed, &repo, &r, &imgref, &v1, "1");
         let c = helper_request("check", &request);
         assert_eq!(c.done()["current"], true);
+        // skopeo unpacked the archive under /var/tmp for each: gone again.
+        assert_eq!(var_tmp_oci(), before, "skopeo's unpacked archives are left");
         let bad = helper_request("check", &serde_json::json!({"repo": repo}));
         assert_eq!(bad.code, 2, "{bad:?}");
         assert!(

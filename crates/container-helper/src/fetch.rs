@@ -10,7 +10,7 @@ use ostree_ext::container::store::{
     self, ImageImporter, ImportProgress, LayerProgress, LayeredImageState, PrepareResult,
 };
 use ostree_ext::container::{ManifestDiff, OstreeImageReference};
-use ostree_ext::containers_image_proxy::ImageProxyConfig;
+use ostree_ext::containers_image_proxy::{ImageProxy, ImageProxyConfig};
 use ostree_ext::gio;
 use ostree_ext::oci_spec::image::{Descriptor, ImageManifest};
 use serde::Serialize;
@@ -284,35 +284,46 @@ async fn forward(
     }
 }
 
-/// `check`: fetches the manifest and config only. As upstream's
-/// `upgrade --check`, ostree-ext records a newer manifest as the stored
-/// image's cached update (detached metadata), for offline queries.
+/// `check`: fetches the manifest and config only, through a proxy of its own
+/// that is closed and waited for (skopeo unpacks an `oci-archive:` into
+/// /var/tmp and removes it only when it ends cleanly; ostree-ext's
+/// `prepare` alone would leave it killed). Nothing is written: the daemon
+/// keeps the cached update itself.
 pub async fn check(req: &Fetch) -> Result<Checked> {
-    let mut im = importer(req).await?;
-    let imgref_s = im.imgref.to_string();
-    Ok(match im.prepare().await? {
-        PrepareResult::AlreadyPresent(s) => Checked {
-            imgref: imgref_s,
-            stored: true,
-            current: true,
-            stored_digest: Some(s.manifest_digest.to_string()),
-            stored_version: s.version().map(String::from),
-            manifest_digest: s.manifest_digest.to_string(),
-            version: s.version().map(String::from),
-            manifest_diff: Some(diff(&s.manifest, &s.manifest)),
-        },
-        PrepareResult::Ready(p) => {
-            let prev = p.previous_state.as_ref();
-            Checked {
-                imgref: imgref_s,
-                stored: prev.is_some(),
-                current: false,
-                stored_digest: prev.map(|s| s.manifest_digest.to_string()),
-                stored_version: prev.and_then(|s| s.version().map(String::from)),
-                manifest_digest: p.manifest_digest.to_string(),
-                version: p.version().map(String::from),
-                manifest_diff: prev.map(|s| diff(&s.manifest, &p.manifest)),
-            }
-        }
+    let imgref = parse_imgref(&req.imgref)?;
+    let repo = open_repo(&req.repo)?;
+    let policy = policy::Check::for_imgref(&imgref)?;
+    let config = ImageProxyConfig {
+        insecure_skip_tls_verification: req.insecure_skip_tls_verification.then_some(true),
+        ..Default::default()
+    };
+    let proxy = ImageProxy::new_with_config(config).await?;
+    let img = proxy
+        .open_image(&imgref.imgref.to_string())
+        .await
+        .context("Opening the image")?;
+    let (digest, manifest) = proxy
+        .fetch_manifest(&img)
+        .await
+        .context("Fetching manifest")?;
+    let image_config = proxy.fetch_config(&img).await.context("Fetching config")?;
+    proxy.close_image(&img).await?;
+    proxy.finalize().await?;
+    if let Some(check) = &policy {
+        check.enforce(&digest)?;
+    }
+    let stored = store::query_image(&repo, &imgref.imgref)?;
+    let version = ostree_ext::container::version_for_config(&image_config).map(String::from);
+    Ok(Checked {
+        imgref: imgref.to_string(),
+        stored: stored.is_some(),
+        current: stored
+            .as_ref()
+            .is_some_and(|s| s.manifest_digest.to_string() == digest),
+        stored_digest: stored.as_ref().map(|s| s.manifest_digest.to_string()),
+        stored_version: stored.as_ref().and_then(|s| s.version().map(String::from)),
+        manifest_digest: digest,
+        version,
+        manifest_diff: stored.as_ref().map(|s| diff(&s.manifest, &manifest)),
     })
 }

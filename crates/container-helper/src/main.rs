@@ -29,9 +29,8 @@
 //!   `prune` collects).
 //!   `--insecure-skip-tls-verification` is for plain-HTTP test registries.
 //! * `check`: fetches the manifest and config only; says whether R's stored
-//!   image is current, with upstream's `manifest-diff` figures. A newer
-//!   manifest is cached on the stored image as ostree-ext does for
-//!   `upgrade --check`.
+//!   image is current, with upstream's `manifest-diff` figures. Writes
+//!   nothing (the daemon keeps the cached update).
 //! * `prune`: removes every stored image not named by a `--keep` (an
 //!   `ostree-*:` or plain reference), then the layer refs no image and no
 //!   deployment of the repository's sysroot uses. Objects go with the
