@@ -1,6 +1,7 @@
 //! Container images beyond a plain encapsulated commit, through the daemon:
 //! a derived image (the base plus a plain tar layer, as a container build
-//! makes it) whose base layer is reused on upgrade; `ostree-remote-image:`
+//! makes it) whose base layers are reused on upgrade, then `cleanup -p/-b`;
+//! an `oci-archive:` image; `ostree-remote-image:`
 //! verifying the embedded commit with the ostree remote's GPG keys; and
 //! `containers-storage:`, which Debian's skopeo cannot serve to the import.
 
@@ -75,6 +76,33 @@ fn a_derived_image_brings_its_layer_and_reuses_the_base_one() {
             "the base's layers and the derived one"
         );
         assert!(ok(bed, &["upgrade"]).contains("No upgrade available."));
+        // Cleanup on a container system: the pending deployment, then the
+        // base refs and caches; the image the booted system follows stays.
+        ok(bed, &["cleanup", "-p"]);
+        assert_eq!(deployments(bed).len(), 1);
+        ok(bed, &["cleanup", "-b"]);
+        fsck(bed);
+    });
+}
+
+#[test]
+fn an_oci_archive_image_deploys() {
+    with_bed(Options::default(), |bed| {
+        let archive = format!(
+            "oci-archive:{}:v1",
+            bed.tb.join("testos.ociarchive").display()
+        );
+        encapsulate(bed, &bed.world("CSUM_V1"), &archive);
+        let imgref = format!("ostree-unverified-image:{archive}");
+        ok(bed, &["rebase", &imgref]);
+        let d = &deployments(bed)[0];
+        assert_eq!(
+            dict_str(d, "container-image-reference"),
+            Some(imgref.clone())
+        );
+        assert_eq!(dict_str(d, "version").as_deref(), Some("1"));
+        assert!(ok(bed, &["upgrade"]).contains("No upgrade available."));
+        assert_eq!(image_refs(bed).len(), 1);
         fsck(bed);
     });
 }

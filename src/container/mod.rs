@@ -142,12 +142,37 @@ struct Pruned {
 /// Where ostree-ext keeps its image refs.
 const IMAGE_REFS: &str = "ostree/container/image";
 
+/// The plain image reference (`docker://host/name:tag`, `oci:/dir:tag`) an
+/// image ref of ostree-ext names: its escapes undone (`__` is `_`, `_XX_`
+/// the character of hex code XX). None if it is not such an escape.
+fn unescape_image_ref(escaped: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = escaped;
+    while let Some(i) = rest.find('_') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        if let Some(r) = rest.strip_prefix('_') {
+            out.push('_');
+            rest = r;
+            continue;
+        }
+        let (hex, r) = rest.split_once('_')?;
+        out.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
+        rest = r;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// Removes the images (and layers) no deployment of `sysroot` (at
 /// `sysroot_path`, loaded as it is now) follows; objects go with the prune
-/// after. Spawns nothing when the repository has no image.
+/// after. Spawns nothing when the repository has no image, nor, unless
+/// `thorough` (`cleanup`, which also collects the layers of a killed
+/// import), when every image is followed.
 pub(crate) fn prune_unused(
     sysroot: &ostree::Sysroot,
     sysroot_path: &Path,
+    thorough: bool,
     cancellable: &gio::Cancellable,
 ) -> Result<()> {
     let repo = sysroot.repo();
@@ -167,6 +192,19 @@ pub(crate) fn prune_unused(
             crate::deployment::origin::Origin::from_keyfile(&kf).container_image_reference
         })
         .collect();
+    let followed: Vec<String> = keep
+        .iter()
+        .filter_map(|k| crate::deployment::imgref::ImageRef::parse(k).ok())
+        .map(|r| r.image())
+        .collect();
+    let all_followed = images.keys().all(|name| {
+        let name = name.strip_prefix(IMAGE_REFS).unwrap_or(name);
+        unescape_image_ref(name.strip_prefix('/').unwrap_or(name))
+            .is_some_and(|image| followed.contains(&image))
+    });
+    if all_followed && !thorough {
+        return Ok(());
+    }
     let req = PruneRequest {
         repo: &sysroot_path.join("ostree/repo"),
         keep: &keep,
@@ -188,6 +226,21 @@ pub(crate) fn prune_unused(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_refs_unescape_to_the_images_they_name() {
+        assert_eq!(
+            unescape_image_ref("docker_3A__2F__2F_127_2E_0_2E_0_2E_1_3A_5000/testos_3A_v1")
+                .as_deref(),
+            Some("docker://127.0.0.1:5000/testos:v1")
+        );
+        assert_eq!(
+            unescape_image_ref("oci_3A__2F_tmp/a__b/img_3A_stable").as_deref(),
+            Some("oci:/tmp/a_b/img:stable")
+        );
+        assert_eq!(unescape_image_ref("x_3A"), None);
+        assert_eq!(unescape_image_ref("x_ZZ_"), None);
+    }
 
     #[test]
     fn the_helpers_lines_decode() {

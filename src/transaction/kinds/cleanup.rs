@@ -77,7 +77,7 @@ impl super::Kind for Cleanup {
             ctx.progress.task_begin("Cleaning up");
             let now = crate::deployment::load_sysroot(&ctx.sysroot_path)?;
             let branches = crate::layering::pkgcache::gc(&now)?;
-            crate::container::prune_unused(&now, &ctx.sysroot_path, &ctx.cancellable)?;
+            crate::container::prune_unused(&now, &ctx.sysroot_path, true, &ctx.cancellable)?;
             let pruned = cleanup_sysroot(ctx)?;
             ctx.progress.task_end("done");
             if let Some(msg) = freed_message(&pruned, branches) {

@@ -264,7 +264,7 @@ impl Deploy {
         ctx.progress.task_begin("Pruning repository");
         let now = crate::deployment::load_sysroot(&ctx.sysroot_path)?;
         let branches = pkgcache::gc(&now)?;
-        crate::container::prune_unused(&now, &ctx.sysroot_path, &ctx.cancellable)?;
+        crate::container::prune_unused(&now, &ctx.sysroot_path, false, &ctx.cancellable)?;
         let pruned = cleanup.run(&ctx.sysroot_path)?;
         ctx.progress.task_end("done");
         if let Some(msg) = cleanup::freed_message(&pruned, branches) {
