@@ -31,6 +31,14 @@ fn main() -> ExitCode {
         argv.extend(args.into_iter().skip(2));
         return rpmostree::local::db::main(argv);
     }
+    if args.get(1).is_some_and(|a| a == "internal-file-owners") {
+        let rest: Vec<String> = args
+            .iter()
+            .skip(2)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return rpmostree::local::file_owners::main(&rest);
+    }
     if let Some((_, helper)) = HELPERS
         .iter()
         .find(|(verb, _)| args.get(1).is_some_and(|a| a == verb))

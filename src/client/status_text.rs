@@ -351,7 +351,16 @@ pub(crate) fn render_cached_update(update: &Dict, verbose: bool, color: bool) ->
         color,
     };
     out.line("AvailableUpdate:");
-    let w = UPDATE_KEY_WIDTH;
+    let layers: BTreeMap<String, Variant> = update
+        .get("manifest-diff")
+        .and_then(|v| v.get())
+        .unwrap_or_default();
+    // The layer keys are the longest: the block aligns on them when they come.
+    let w = if layers.is_empty() {
+        UPDATE_KEY_WIDTH
+    } else {
+        UPDATE_KEY_WIDTH.max("Removed layers".len())
+    };
     if b(update, "ref-has-new-commit") || !update.contains_key("ref-has-new-commit") {
         version_line(&mut out, w, update);
         if let Some(c) = s(update, "checksum") {
@@ -362,10 +371,6 @@ pub(crate) fn render_cached_update(update: &Dict, verbose: bool, color: bool) ->
     if let Some(diff) = update.get("rpm-diff").and_then(PkgDiff::from_rpm_diff) {
         diff_lines(&mut out, w, &diff, verbose);
     }
-    let layers: BTreeMap<String, Variant> = update
-        .get("manifest-diff")
-        .and_then(|v| v.get())
-        .unwrap_or_default();
     let n = |k: &str| layers.get(k).and_then(|v| v.get::<u64>()).unwrap_or(0);
     if !layers.is_empty() {
         for (key, count, size) in [

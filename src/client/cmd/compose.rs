@@ -1,6 +1,7 @@
 //! `rpm-ostree compose container-encapsulate --repo=R REF IMGREF`: a commit
 //! as a container image, made by the container helper (`rpm-ostreed-container
-//! encapsulate`, installed beside the daemon).
+//! encapsulate`, installed beside the daemon), its layers grouping the files
+//! of each package (read by `rpm-ostreed internal-file-owners`).
 
 use anyhow::{Context as _, Result, anyhow, bail};
 
@@ -68,32 +69,19 @@ fn encapsulate(a: &EncapsulateArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The packages of the tree of `rev` in `repo`, with the files they own,
-/// for the helper's layers: each package's files go together, packages of
-/// one source RPM are neighbours, and what changed least recently is packed
-/// first. None (one layer) when the tree has no rpm database.
-fn components(repo: &std::path::Path, rev: &str) -> Result<Vec<serde_json::Value>> {
-    let r = ostree::Repo::new_for_path(repo);
-    r.open(gio::Cancellable::NONE)
-        .with_context(|| format!("Opening repository {}", repo.display()))?;
-    let csum = r
-        .resolve_rev(rev, false)?
-        .ok_or_else(|| anyhow!("Ref {rev} not found"))?;
-    let Some(owners) = rpmostree_pkglist::pkglist::commit_file_owners(&r, &csum)? else {
-        return Ok(Vec::new());
-    };
-    let oldest = owners.iter().map(|o| o.buildtime).min().unwrap_or(0);
-    Ok(owners
-        .into_iter()
-        .map(|o| {
-            serde_json::json!({
-                "identifier": o.pkg.nevra(),
-                "srcid": o.sourcerpm.unwrap_or_else(|| o.pkg.name.clone()),
-                "name": o.pkg.name,
-                "change_time_offset": u32::try_from((o.buildtime - oldest) / 3600).unwrap_or(u32::MAX),
-                "change_frequency": u32::try_from(o.changelog_entries).unwrap_or(u32::MAX),
-                "paths": o.files,
-            })
-        })
-        .collect())
+/// The packages of the tree of `rev` in `repo` with their files, from
+/// `rpm-ostreed internal-file-owners` (the client does not link libostree).
+fn components(repo: &std::path::Path, rev: &str) -> Result<serde_json::Value> {
+    let exe = crate::client::daemon_executable();
+    let out = std::process::Command::new(&exe)
+        .arg("internal-file-owners")
+        .arg(repo)
+        .arg(rev)
+        .output()
+        .with_context(|| format!("Running {}", exe.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        bail!("{}", err.trim().trim_start_matches("error: "));
+    }
+    serde_json::from_slice(&out.stdout).context("Reading the packages' files")
 }

@@ -217,3 +217,35 @@ Deployments:
     );
     assert_eq!(render(&input(vec![d])), expected);
 }
+
+#[test]
+fn an_image_update_block_aligns_on_its_layer_keys() {
+    let mut update = Dict::new();
+    update.insert("version".into(), "2".to_variant());
+    update.insert("ref-has-new-commit".into(), true.to_variant());
+    let diff = glib::VariantDict::new(None);
+    for (k, v) in [
+        ("total", 9u64),
+        ("total-size", 1_100_000),
+        ("n-removed", 4),
+        ("removed-size", 600_000),
+        ("n-added", 4),
+        ("added-size", 610_000),
+    ] {
+        diff.insert(k, v);
+    }
+    update.insert("manifest-diff".into(), diff.end());
+    let block = render_cached_update(&update, false, false);
+    assert_eq!(
+        block,
+        "AvailableUpdate:
+         Version: 2
+    Total layers: 9
+            Size: 1.1\u{a0}MB
+  Removed layers: 4
+            Size: 600.0\u{a0}kB
+    Added layers: 4
+            Size: 610.0\u{a0}kB
+"
+    );
+}
