@@ -109,15 +109,19 @@ struct Importer {
     policy: Option<policy::Check>,
 }
 
+/// How skopeo's image proxy is started for `req`.
+fn proxy_config(req: &Fetch) -> ImageProxyConfig {
+    ImageProxyConfig {
+        insecure_skip_tls_verification: req.insecure_skip_tls_verification.then_some(true),
+        ..Default::default()
+    }
+}
+
 async fn importer(req: &Fetch) -> Result<Importer> {
     let imgref = parse_imgref(&req.imgref)?;
     let repo = open_repo(&req.repo)?;
     let policy = policy::Check::for_imgref(&imgref)?;
-    let config = ImageProxyConfig {
-        insecure_skip_tls_verification: req.insecure_skip_tls_verification.then_some(true),
-        ..Default::default()
-    };
-    let imp = ImageImporter::new(&repo, &imgref, config).await?;
+    let imp = ImageImporter::new(&repo, &imgref, proxy_config(req)).await?;
     Ok(Importer {
         imp,
         imgref,
@@ -293,11 +297,7 @@ pub async fn check(req: &Fetch) -> Result<Checked> {
     let imgref = parse_imgref(&req.imgref)?;
     let repo = open_repo(&req.repo)?;
     let policy = policy::Check::for_imgref(&imgref)?;
-    let config = ImageProxyConfig {
-        insecure_skip_tls_verification: req.insecure_skip_tls_verification.then_some(true),
-        ..Default::default()
-    };
-    let proxy = ImageProxy::new_with_config(config).await?;
+    let proxy = ImageProxy::new_with_config(proxy_config(req)).await?;
     let img = proxy
         .open_image(&imgref.imgref.to_string())
         .await

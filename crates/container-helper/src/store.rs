@@ -116,6 +116,10 @@ fn content_meta(
             map.entry(c.to_string()).or_insert_with(|| Rc::clone(&id));
         }
     }
+    // A package whose files are all directories (or owned by an earlier one)
+    // has no object: ostree-ext's packing wants none such.
+    let used: std::collections::HashSet<&str> = map.values().map(|id| &**id).collect();
+    set.retain(|m| used.contains(&*m.identifier));
     ObjectMetaSized::compute_sizes(repo, ObjectMeta { set, map })
         .context("Sizing the tree's components")
 }
