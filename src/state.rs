@@ -126,9 +126,10 @@ impl Daemon {
                 return Ok(());
             }
             view.key = key;
-            view.sysroot
-                .load(gio::Cancellable::NONE)
-                .context("Reloading sysroot")?;
+            // A fresh sysroot: libostree's own reload looks only at the mtime
+            // of ostree/deploy, which a staged deployment removed by another
+            // tool (or `ostree admin cleanup`) leaves as it was.
+            view.sysroot = open_sysroot(&self.sysroot_path).context("Reloading sysroot")?;
             // Remotes may have changed too (a transaction, `ostree remote add`).
             if view
                 .sysroot

@@ -239,6 +239,33 @@ fn changes_behind_the_daemons_back_are_published() {
 }
 
 #[test]
+fn a_staged_deployment_removed_by_another_tool_goes_on_reload() {
+    let opts = Options {
+        booted: true,
+        ..Default::default()
+    };
+    with_bed(opts, |bed| {
+        bed.set_head(2);
+        let (code, out, err) = bed.cli(&["upgrade"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(deployments(bed).len(), 2);
+        // Neither touches ostree/deploy itself, whose mtime libostree checks.
+        let rm = run(&mut bed.command(&[
+            "sh",
+            "-c",
+            "rm /run/ostree/staged-deployment && ostree admin cleanup",
+        ]));
+        assert_eq!(rm.0, 0, "{rm:?}");
+        call(&bed.conn, SYSROOT, IFACE_SYSROOT, "Reload", None).unwrap();
+        assert_eq!(deployments(bed).len(), 1);
+        let (code, out, err) = bed.cli(&["status"]);
+        assert_eq!(code, 0);
+        assert!(!err.contains("warning"), "{err}");
+        assert!(!out.contains("Staged"), "{out}");
+    });
+}
+
+#[test]
 fn os_objects_follow_stateroots() {
     with_bed(Options::default(), |bed| {
         let log = SignalLog::new(&bed.conn, Some("org.freedesktop.DBus.ObjectManager"));
