@@ -10,6 +10,7 @@ mod common;
 use common::image::*;
 use common::layer::*;
 use common::*;
+use std::process::Command;
 
 fn write(path: &std::path::Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -199,5 +200,44 @@ fn a_containers_storage_image_is_refused_clearly_by_debians_skopeo() {
         assert_eq!(snapshot(bed), before);
         assert!(image_refs(bed).is_empty());
         fsck(bed);
+    });
+}
+
+#[test]
+fn compose_container_encapsulate_packs_into_at_most_max_layers() {
+    with_bed(Options::default(), |bed| {
+        let repo = format!("--repo={}", bed.world("REMOTE"));
+        let v1 = bed.world("CSUM_V1");
+        let layout = bed.tb.join("four");
+        let oci = format!("oci:{}:v1", layout.display());
+        let compose = |max: &str| {
+            Command::new(BIN)
+                .args([
+                    "compose",
+                    "container-encapsulate",
+                    &repo,
+                    "--max-layers",
+                    max,
+                    &v1,
+                    &oci,
+                ])
+                .output()
+                .unwrap()
+        };
+        let out = compose("2");
+        assert!(!out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "error: --max-layers 2: a chunked image has at least 4 layers"
+        );
+        assert!(!layout.exists());
+        let out = compose("4");
+        assert!(out.status.success(), "{out:?}");
+        // The packages' layers, plus at most one for the commit itself.
+        let four = manifest_layers(&layout, "v1");
+        assert!((4..=5).contains(&four), "{four} layers");
+        // By default each package of the test bed gets a layer of its own.
+        let (default_layout, _) = image_of_v1(bed);
+        assert!(manifest_layers(&default_layout, "stable") > four);
     });
 }

@@ -472,8 +472,8 @@ pub struct EncapsulateArgs {
     /// Additional labels for the container image, in KEY=VALUE form
     #[arg(short, long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
-    /// Maximum number of layers (the tree's packages are grouped into them;
-    /// default 64)
+    /// Maximum number of layers the tree's packages are grouped into, at
+    /// least 4 (the commit's own data may take one more; default 64)
     #[arg(long, value_name = "N")]
     pub max_layers: Option<u32>,
     /// OSTree branch name or checksum

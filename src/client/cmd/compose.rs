@@ -19,8 +19,9 @@ fn encapsulate(a: &EncapsulateArgs) -> Result<Exit> {
     if let Some(l) = a.labels.iter().find(|l| !l.contains('=')) {
         bail!("Invalid label '{l}': expected KEY=VALUE");
     }
-    if a.max_layers == Some(0) {
-        bail!("--max-layers must be greater than 0");
+    // ostree-ext packs a chunked image into no fewer layers.
+    if let Some(n) = a.max_layers.filter(|n| *n < 4) {
+        bail!("--max-layers {n}: a chunked image has at least 4 layers");
     }
     let labels: serde_json::Map<String, serde_json::Value> = a
         .labels
