@@ -8,7 +8,7 @@
 //! # Verbs
 //!
 //! ```text
-//! rpm-ostreed-container encapsulate --repo R [--label K=V]... REV IMGREF
+//! rpm-ostreed-container encapsulate --repo R [--label K=V]... [--max-layers N] REV IMGREF
 //! rpm-ostreed-container import --repo R [--insecure-skip-tls-verification] OSTREE-IMGREF
 //! rpm-ostreed-container check  --repo R [--insecure-skip-tls-verification] OSTREE-IMGREF
 //! rpm-ostreed-container prune  --repo R [--keep IMGREF]...
@@ -18,7 +18,10 @@
 //!   at IMGREF, a plain reference (`oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
 //!   `docker://HOST/NAME:TAG`, ...). The commit's `version` becomes the
 //!   `org.opencontainers.image.version` label. What `rpm-ostree compose
-//!   container-encapsulate` runs.
+//!   container-encapsulate` runs. With `components` (JSON request only: the
+//!   packages and the paths they own) the files of each go into layers of
+//!   their own, at most `max_layers` (ostree-ext's packing; files no package
+//!   owns form one more component); without, one layer.
 //! * `import`: pulls the image (`ostree-unverified-registry:`,
 //!   `ostree-unverified-image:TRANSPORT:`, `ostree-image-signed:TRANSPORT:`,
 //!   `ostree-remote-image:REMOTE:TRANSPORT:`, `ostree-remote-registry:`; see
@@ -67,7 +70,9 @@
 //! A bare `VERB` reads its request as one JSON object on stdin instead, as
 //! the daemon's `helper::Helper::spawn_program` sends it: `{"repo": R,
 //! "imgref": I, "insecure_skip_tls_verification": false}` (import, check),
-//! `{"repo", "rev", "imgref", "labels": {K: V}}` (encapsulate), `{"repo",
+//! `{"repo", "rev", "imgref", "labels": {K: V}, "max_layers": N, "components":
+//! [{"identifier", "name", "srcid", "change_time_offset", "change_frequency",
+//! "paths"}]}` (encapsulate), `{"repo",
 //! "keep": [...]}` (prune); optional keys may be left out.
 //!
 //! # Output
