@@ -330,11 +330,13 @@ fn cancel_and_a_killed_daemon_end_a_layering_cleanly() {
     with_repo(Options::default(), &["tp-slow-1.0-1"], |bed, _| {
         let before = snapshot(bed);
         let tmp = bed.sysroot().join("ostree/repo/tmp");
+        // The script itself (the shell inside the sandbox), not bwrap still
+        // setting the sandbox up, whose own argv names the script too.
         let script_running = |daemon: i32| {
             iterate_until(DEADLINE, || {
                 descendants_of(daemon)
                     .into_iter()
-                    .any(|p| cmdline_of(p).contains("/run/rpm-ostree-script"))
+                    .any(|p| cmdline_of(p).starts_with("/bin/sh /run/rpm-ostree-script"))
             })
         };
         let args = {
