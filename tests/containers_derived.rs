@@ -89,6 +89,16 @@ fn a_derived_image_brings_its_layer_and_reuses_the_base_one() {
 #[test]
 fn an_oci_archive_image_deploys() {
     with_bed(Options::default(), |bed| {
+        let var_tmp_oci = || {
+            let mut v: Vec<String> = std::fs::read_dir("/var/tmp")
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with("oci"))
+                .collect();
+            v.sort();
+            v
+        };
+        let before = var_tmp_oci();
         let archive = format!(
             "oci-archive:{}:v1",
             bed.tb.join("testos.ociarchive").display()
@@ -104,6 +114,9 @@ fn an_oci_archive_image_deploys() {
         assert_eq!(dict_str(d, "version").as_deref(), Some("1"));
         assert!(ok(bed, &["upgrade"]).contains("No upgrade available."));
         assert_eq!(image_refs(bed).len(), 1);
+        // skopeo unpacked the archive for each import: nothing of it is left
+        // (the upgrade found the image present and never closed it).
+        assert_eq!(var_tmp_oci(), before, "skopeo's unpacked archives are left");
         fsck(bed);
     });
 }

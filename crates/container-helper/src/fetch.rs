@@ -107,26 +107,55 @@ struct Importer {
     /// For `ostree-image-signed:`: what the policy requires of the image,
     /// chosen before anything is fetched.
     policy: Option<policy::Check>,
+    /// skopeo's temporary directory; dropped after `imp` (fields drop in
+    /// order), so after skopeo is gone.
+    _scratch: tempfile::TempDir,
 }
 
-/// How skopeo's image proxy is started for `req`.
-fn proxy_config(req: &Fetch) -> ImageProxyConfig {
+/// How skopeo's image proxy is started for `req`: bound to this process
+/// (`setpriv --pdeathsig`, as the library's default does), with `scratch` as
+/// its temporary directory: it unpacks an `oci-archive:` there, and leaves
+/// it behind when it is stopped before the image is closed (an image
+/// already present is never closed), so the caller removes `scratch`.
+fn proxy_config(req: &Fetch, scratch: &std::path::Path) -> ImageProxyConfig {
+    let mut skopeo = std::process::Command::new("setpriv");
+    skopeo
+        .args(["--pdeathsig", "SIGTERM", "--", "skopeo", "--tmpdir"])
+        .arg(scratch);
     ImageProxyConfig {
         insecure_skip_tls_verification: req.insecure_skip_tls_verification.then_some(true),
+        skopeo_cmd: Some(skopeo),
         ..Default::default()
     }
+}
+
+/// A temporary directory for skopeo in `repo`'s tmp/ (the system's when
+/// the repository has none), removed when dropped.
+fn scratch_dir(repo: &str) -> Result<tempfile::TempDir> {
+    let tmp = std::path::Path::new(repo).join("tmp");
+    let parent = if tmp.is_dir() {
+        tmp
+    } else {
+        std::env::temp_dir()
+    };
+    tempfile::Builder::new()
+        .prefix("rpm-ostreed-container.")
+        .tempdir_in(&parent)
+        .with_context(|| format!("Creating a temporary directory in {}", parent.display()))
 }
 
 async fn importer(req: &Fetch) -> Result<Importer> {
     let imgref = parse_imgref(&req.imgref)?;
     let repo = open_repo(&req.repo)?;
     let policy = policy::Check::for_imgref(&imgref)?;
-    let imp = ImageImporter::new(&repo, &imgref, proxy_config(req)).await?;
+    let scratch = scratch_dir(&req.repo)?;
+    let imp = ImageImporter::new(&repo, &imgref, proxy_config(req, scratch.path())).await?;
     Ok(Importer {
         imp,
         imgref,
         repo,
         policy,
+        _scratch: scratch,
     })
 }
 
@@ -297,7 +326,8 @@ pub async fn check(req: &Fetch) -> Result<Checked> {
     let imgref = parse_imgref(&req.imgref)?;
     let repo = open_repo(&req.repo)?;
     let policy = policy::Check::for_imgref(&imgref)?;
-    let proxy = ImageProxy::new_with_config(proxy_config(req)).await?;
+    let scratch = scratch_dir(&req.repo)?;
+    let proxy = ImageProxy::new_with_config(proxy_config(req, scratch.path())).await?;
     let img = proxy
         .open_image(&imgref.imgref.to_string())
         .await
