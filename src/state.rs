@@ -67,14 +67,6 @@ fn transaction_observer(daemon: std::rc::Weak<Daemon>) -> transaction::Observer 
     })
 }
 
-fn open_sysroot(path: &std::path::Path) -> Result<ostree::Sysroot> {
-    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(path)));
-    sysroot
-        .load(gio::Cancellable::NONE)
-        .with_context(|| format!("Loading sysroot {}", path.display()))?;
-    Ok(sysroot)
-}
-
 impl Daemon {
     /// Loads the configuration and the sysroot; exports nothing yet.
     pub(crate) fn new(
@@ -85,7 +77,7 @@ impl Daemon {
     ) -> Result<Rc<Self>> {
         let config = DaemonConfig::load(&hooks.config_path)?;
         let key = status::change_key(&sysroot_path);
-        let sysroot = open_sysroot(&sysroot_path)?;
+        let sysroot = crate::deployment::load_sysroot(&sysroot_path)?;
         let mut sigs = SignatureCache::new(Some(hooks.runtime_dir.join("gpgcheck-cache")));
         let status = status::sysroot_status(&sysroot, &mut sigs);
         let env = transaction::Env {
@@ -129,7 +121,8 @@ impl Daemon {
             // A fresh sysroot: libostree's own reload looks only at the mtime
             // of ostree/deploy, which a staged deployment removed by another
             // tool (or `ostree admin cleanup`) leaves as it was.
-            view.sysroot = open_sysroot(&self.sysroot_path).context("Reloading sysroot")?;
+            view.sysroot =
+                crate::deployment::load_sysroot(&self.sysroot_path).context("Reloading sysroot")?;
             // Remotes may have changed too (a transaction, `ostree remote add`).
             if view
                 .sysroot

@@ -10,6 +10,7 @@ mod common;
 #[path = "container_helper/support.rs"]
 mod support;
 
+use common::image::var_tmp_oci;
 use common::*;
 use serde_json::Value;
 use std::io::{BufRead, Write};
@@ -158,17 +159,6 @@ fn oci_import_check_update_and_prune() {
         ostree_in(&repo, &["prune", "--refs-only"]);
         assert_fsck(&repo);
     })
-}
-
-/// The `oci*` directories skopeo makes in /var/tmp.
-fn var_tmp_oci() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/var/tmp")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("oci"))
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -89,15 +89,6 @@ fn a_derived_image_brings_its_layer_and_reuses_the_base_one() {
 #[test]
 fn an_oci_archive_image_deploys() {
     with_bed(Options::default(), |bed| {
-        let var_tmp_oci = || {
-            let mut v: Vec<String> = std::fs::read_dir("/var/tmp")
-                .unwrap()
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.starts_with("oci"))
-                .collect();
-            v.sort();
-            v
-        };
         let before = var_tmp_oci();
         let archive = format!(
             "oci-archive:{}:v1",

@@ -24,21 +24,33 @@ pub fn daemon_executable() -> PathBuf {
     sibling.unwrap_or_else(|| PathBuf::from(LIBEXECDIR).join("rpm-ostreed"))
 }
 
-/// The changes from commit `from` to commit `to` of the sysroot at `sysroot`.
-pub(crate) fn commits_diff(sysroot: &str, from: &str, to: &str) -> Result<PkgDiff> {
-    let repo = PathBuf::from(sysroot).join("ostree/repo");
+/// What `rpm-ostreed ARGS` (a command that reads the repository with
+/// libostree, which the client does not link) prints as JSON; its error
+/// line, if it fails. `what` names the command in errors.
+pub(crate) fn daemon_executable_json(
+    args: &[&std::ffi::OsStr],
+    what: &str,
+) -> Result<serde_json::Value> {
     let out = std::process::Command::new(daemon_executable())
-        .args(["db", "diff", "--format=json", "-r"])
-        .arg(&repo)
-        .args([from, to])
+        .args(args)
         .output()
-        .context("Running rpm-ostree db diff")?;
+        .with_context(|| format!("Running {what}"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(anyhow!("{}", err.trim().trim_start_matches("error: ")));
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("Reading rpm-ostree db diff")?;
+    serde_json::from_slice(&out.stdout).with_context(|| format!("Reading {what}"))
+}
+
+/// The changes from commit `from` to commit `to` of the sysroot at `sysroot`.
+pub(crate) fn commits_diff(sysroot: &str, from: &str, to: &str) -> Result<PkgDiff> {
+    let repo = PathBuf::from(sysroot).join("ostree/repo");
+    let mut args: Vec<&std::ffi::OsStr> = ["db", "diff", "--format=json", "-r"]
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .collect();
+    args.extend([repo.as_os_str(), from.as_ref(), to.as_ref()]);
+    let v = daemon_executable_json(&args, "rpm-ostree db diff")?;
     PkgDiff::from_json(&v["pkgdiff"]).ok_or_else(|| anyhow!("Unexpected rpm-ostree db diff output"))
 }
 

@@ -182,3 +182,15 @@ pub fn derive_image(layout: &Path, tag: &str, dir: &Path) -> String {
     std::fs::write(&index_path, index.to_string()).unwrap();
     digest
 }
+
+/// The `oci*` directories skopeo makes in /var/tmp (it unpacks an
+/// `oci-archive:` there), sorted.
+pub fn var_tmp_oci() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/var/tmp")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("oci"))
+        .collect();
+    v.sort();
+    v
+}

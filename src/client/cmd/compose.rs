@@ -73,16 +73,12 @@ fn encapsulate(a: &EncapsulateArgs) -> Result<Exit> {
 /// The packages of the tree of `rev` in `repo` with their files, from
 /// `rpm-ostreed internal-file-owners` (the client does not link libostree).
 fn components(repo: &std::path::Path, rev: &str) -> Result<serde_json::Value> {
-    let exe = crate::client::daemon_executable();
-    let out = std::process::Command::new(&exe)
-        .arg("internal-file-owners")
-        .arg(repo)
-        .arg(rev)
-        .output()
-        .with_context(|| format!("Running {}", exe.display()))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        bail!("{}", err.trim().trim_start_matches("error: "));
-    }
-    serde_json::from_slice(&out.stdout).context("Reading the packages' files")
+    crate::client::pkgdiff::daemon_executable_json(
+        &[
+            "internal-file-owners".as_ref(),
+            repo.as_os_str(),
+            rev.as_ref(),
+        ],
+        "rpm-ostreed internal-file-owners",
+    )
 }
